@@ -1,0 +1,139 @@
+"""The tables, as SQLAlchemy 2 mapped classes. Schema changes go through Alembic (migrations/)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Always an aware UTC datetime, also on SQLite (which stores no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None) if value and dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Batch(Base):
+    """One bulk send: a body, a sender and its recipients, followed in one Slack message."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="draft", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    """Who asked for it: `slack:U…`, `api`, `panel`, `shell`."""
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    """The second person who approved a batch above MULTI_SMS_APPROVAL_THRESHOLD."""
+    encoding: Mapped[str] = mapped_column(String(8), default="GSM-7")
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Entries refused at intake (invalid numbers); they have no recipient row."""
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    """The intake report: invalid entries with reasons, duplicates, opted-out numbers."""
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+    recipients: Mapped[list[Recipient]] = relationship(back_populates="batch", order_by="Recipient.id")
+
+
+class Recipient(Base):
+    """One number of a batch; its status only moves forward (see multisms.batches)."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "number_normalized", name="uq_recipients_batch_number"),
+        Index("ix_recipients_batch_status", "batch_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    number_raw: Mapped[str] = mapped_column(String(64))
+    number_normalized: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="recipients")
+
+
+class Message(Base):
+    """Every SMS in and out, batch or not: the history the old app kept in `messages`."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_from_created", "from_number", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    """`inbound` or `outbound`."""
+    from_number: Mapped[str] = mapped_column(String(64))
+    to_number: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OptOut(Base):
+    """A number that asked not to be texted; no batch, reply or AI answer goes to it."""
+
+    __tablename__ = "opt_outs"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(32))
+    """`stop_keyword`, `slack`, `api`, `twilio_21610`."""
+
+
+class Conversation(Base):
+    """Which Slack thread holds the exchange with a number, and whether the AI may answer."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

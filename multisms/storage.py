@@ -1,0 +1,180 @@
+"""Queries and writes that more than one adapter needs: batches, recipients, counters, opt-outs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from multisms.batches import FAILURE, IN_FLIGHT, SUCCESS, RECIPIENT_RANK, Validation, check_batch_move
+from multisms.errors import NotFound
+from multisms.models import Batch, Message, OptOut, Recipient, utcnow
+
+FINISHED_BATCH = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """Counters derived from recipient rows, so they cannot drift under concurrent writers."""
+
+    by_status: dict[str, int]
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def success(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in SUCCESS)
+
+    @property
+    def failure(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in FAILURE)
+
+    @property
+    def invalid(self) -> int:
+        return self.by_status.get("invalid", 0) + self.rejected
+
+    @property
+    def pending(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in IN_FLIGHT)
+
+
+def create_batch(session: Session, validation: Validation, *, created_by: str, status: str) -> Batch:
+    """Store a validated batch with its recipients in the caller's transaction (all or nothing)."""
+    batch = Batch(
+        body=validation.body,
+        sender=validation.sender,
+        status=status,
+        created_by=created_by,
+        encoding=validation.segments.encoding,
+        segments=validation.segments.segments,
+        rejected_count=len(validation.invalid),
+        report={
+            "invalid": [{"number": e.raw, "reason": e.reason} for e in validation.invalid],
+            "duplicates": [{"number": d.raw, "normalized": d.e164} for d in validation.duplicates],
+            "opted_out": list(validation.opted_out),
+        },
+        confirmed_at=utcnow() if status == "pending" else None,
+    )
+    session.add(batch)
+    session.flush()
+    raw_by_number = validation.spellings
+    rows = [
+        {"batch_id": batch.id, "number_raw": raw_by_number.get(n, n), "number_normalized": n, "status": "pending"}
+        for n in validation.recipients
+    ] + [
+        {"batch_id": batch.id, "number_raw": raw_by_number.get(n, n), "number_normalized": n, "status": "opted_out"}
+        for n in validation.opted_out
+    ]
+    if rows:
+        now = utcnow()
+        session.execute(
+            Recipient.__table__.insert(),
+            [{**row, "attempts": 0, "created_at": now, "updated_at": now} for row in rows],
+        )
+    return batch
+
+
+def get_batch(session: Session, batch_id: int) -> Batch:
+    """The batch, or `NotFound` with a sentence a person can act on."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"No batch #{batch_id}.")
+    return batch
+
+
+def move_batch(session: Session, batch: Batch, status: str, *, error: str | None = None) -> None:
+    """Change a batch's status if the lifecycle allows it, stamping the matching time."""
+    check_batch_move(batch.status, status)
+    now = utcnow()
+    batch.status = status
+    if error is not None:
+        batch.error = error
+    if status == "pending" and batch.confirmed_at is None:
+        batch.confirmed_at = now
+    if status == "processing" and batch.started_at is None:
+        batch.started_at = now
+    if status in FINISHED_BATCH:
+        batch.completed_at = now
+
+
+def batch_counts(session: Session, batch_ids: list[int]) -> dict[int, BatchCounts]:
+    """Recipient counts by status for several batches in one query."""
+    if not batch_ids:
+        return {}
+    rows = session.execute(
+        select(Recipient.batch_id, Recipient.status, func.count())
+        .where(Recipient.batch_id.in_(batch_ids))
+        .group_by(Recipient.batch_id, Recipient.status)
+    )
+    per_batch: dict[int, Counter] = {batch_id: Counter() for batch_id in batch_ids}
+    for batch_id, status, count in rows:
+        per_batch[batch_id][status] = count
+    rejected = dict(session.execute(select(Batch.id, Batch.rejected_count).where(Batch.id.in_(batch_ids))).all())
+    return {bid: BatchCounts(dict(c), rejected.get(bid, 0)) for bid, c in per_batch.items()}
+
+
+def list_batches(session: Session, *, limit: int, offset: int = 0, created_by: str | None = None,
+                 channel: str | None = None) -> tuple[list[Batch], int]:
+    """Newest first, with the total for pagination."""
+    query = select(Batch)
+    if created_by:
+        query = query.where(Batch.created_by == created_by)
+    if channel:
+        query = query.where(Batch.slack_channel == channel)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    batches = session.scalars(query.order_by(Batch.id.desc()).limit(limit).offset(offset)).all()
+    return list(batches), total or 0
+
+
+def list_recipients(session: Session, batch_id: int, *, limit: int | None = None, offset: int = 0,
+                    status: str | None = None) -> tuple[list[Recipient], int]:
+    query = select(Recipient).where(Recipient.batch_id == batch_id)
+    if status:
+        query = query.where(Recipient.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page = query.order_by(Recipient.id).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return list(session.scalars(page).all()), total or 0
+
+
+def claim_recipient(session: Session, recipient_id: int, worker: str) -> bool:
+    """`pending → sending` in one UPDATE; only the worker whose UPDATE hit the row may send."""
+    claimed = session.execute(
+        update(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.status == "pending")
+        .values(status="sending", claimed_by=worker, claimed_at=utcnow(), attempts=Recipient.attempts + 1,
+                updated_at=utcnow())
+    )
+    return claimed.rowcount == 1
+
+
+def advance_recipient(session: Session, recipient_id: int, status: str, **fields) -> bool:
+    """Move a recipient forward (never back); `fields` (sid, error…) are written with the move."""
+    lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
+    moved = session.execute(
+        update(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.status.in_(lower))
+        .values(status=status, updated_at=utcnow(), **fields)
+    )
+    return moved.rowcount == 1
+
+
+def record_message(session: Session, *, direction: str, from_number: str, to_number: str, body: str,
+                   status: str, sid: str | None = None, error_code: int | None = None,
+                   batch_id: int | None = None, recipient_id: int | None = None) -> Message:
+    message = Message(direction=direction, from_number=from_number, to_number=to_number, body=body, status=status,
+                      sid=sid, error_code=error_code, batch_id=batch_id, recipient_id=recipient_id)
+    session.add(message)
+    return message
+
+
+def opted_out_among(session: Session, numbers: list[str]) -> set[str]:
+    """Which of these E.164 numbers have opted out."""
+    if not numbers:
+        return set()
+    return set(session.scalars(select(OptOut.number).where(OptOut.number.in_(numbers))).all())
