@@ -1,0 +1,6 @@
+"""Local HTTP stand-ins for Twilio, Slack and OpenAI, driven through the real SDKs."""
+from .openai_api import OpenAIStandIn
+from .slack_api import SlackStandIn
+from .twilio_api import TwilioStandIn
+
+__all__ = ["OpenAIStandIn", "SlackStandIn", "TwilioStandIn"]
