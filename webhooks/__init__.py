@@ -1,0 +1,1 @@
+"""The web process: Slack and Twilio webhooks, the REST API, health and the panel."""

@@ -1,0 +1,147 @@
+"""`/api/multi-sms/…`: the REST API, with the old app's routes and field names.
+
+Every route needs `Authorization: Bearer $API_TOKEN`; without a configured token the API
+answers 503 and says how to enable it.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, abort, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from multisms import intake
+from multisms.errors import BatchRejected, NotFound
+from multisms.queues import enqueue_send
+from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
+from webhooks import resources
+from webhooks.openapi import SPEC
+from webhooks.serializers import batch_json, recipient_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+
+
+class CreateBatch(BaseModel):
+    """The body of `POST /api/multi-sms/batches`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str
+    recipients: list[str] | None = Field(default=None, max_length=5000)
+    numbers: str | None = Field(default=None, max_length=200_000)
+    sender: str | None = None
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _one_list(self):
+        if self.recipients is None and self.numbers is None:
+            raise ValueError("give `recipients` (a list of numbers) or `numbers` (text)")
+        if self.recipients is not None and self.numbers is not None:
+            raise ValueError("give either `recipients` or `numbers`, not both")
+        return self
+
+
+@bp.before_request
+def require_token():
+    token = resources.settings().api_token
+    if not token:
+        return jsonify(error="The API is disabled: set API_TOKEN to enable it."), 503
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        response = jsonify(error="Missing or wrong API token: send `Authorization: Bearer <API_TOKEN>`.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="multisms"'
+        return response, 401
+    return None
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(SPEC)
+
+
+@bp.post("/multi-sms/batches")
+def create_batch():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error="Send a JSON object: {\"body\": …, \"recipients\": [...]}."), 400
+    try:
+        data = CreateBatch.model_validate(payload)
+    except ValidationError as exc:
+        return jsonify(error="Invalid request.", problems=_field_problems(exc)), 400
+    settings, session = resources.settings(), resources.db()
+    numbers = data.recipients if data.recipients is not None else data.numbers
+    validation = intake.check(session, settings, body=data.body, numbers=numbers, sender=data.sender)
+    if data.dry_run:
+        return jsonify(validation=validation.to_dict()), 200
+    try:
+        batch = intake.submit(session, validation, created_by="api", confirmed=True)
+    except BatchRejected as exc:
+        return jsonify(error="Batch rejected.", problems=exc.problems, validation=validation.to_dict()), 422
+    session.commit()
+    enqueue_send(resources.redis(), batch.id)
+    counts = batch_counts(session, [batch.id])[batch.id]
+    return jsonify(batch=batch_json(batch, counts), validation=validation.to_dict()), 201
+
+
+@bp.get("/multi-sms/batches")
+def batches():
+    limit, offset = _page()
+    session = resources.db()
+    items, total = list_batches(session, limit=limit, offset=offset)
+    counts = batch_counts(session, [b.id for b in items])
+    with_recipients = request.args.get("include_recipients") in ("1", "true", "yes")
+    rendered = []
+    for batch in items:
+        item = batch_json(batch, counts[batch.id])
+        if with_recipients:
+            item["recipients"] = [recipient_json(r) for r in list_recipients(session, batch.id)[0]]
+        rendered.append(item)
+    return jsonify(items=rendered, count=len(rendered), total=total, limit=limit, offset=offset)
+
+
+@bp.get("/multi-sms/batches/<int:batch_id>")
+def batch(batch_id: int):
+    session = resources.db()
+    found = _batch_or_404(batch_id)
+    return jsonify(batch=batch_json(found, batch_counts(session, [batch_id])[batch_id]))
+
+
+@bp.get("/multi-sms/batches/<int:batch_id>/recipients")
+def recipients(batch_id: int):
+    _batch_or_404(batch_id)
+    limit, offset = _page(default=None)
+    items, total = list_recipients(resources.db(), batch_id, limit=limit, offset=offset,
+                                   status=request.args.get("status"))
+    return jsonify(items=[recipient_json(r) for r in items], count=len(items), total=total)
+
+
+def _batch_or_404(batch_id: int):
+    try:
+        return get_batch(resources.db(), batch_id)
+    except NotFound as exc:
+        abort(404, str(exc))
+
+
+def _page(default: int | None = DEFAULT_PAGE) -> tuple[int | None, int]:
+    """`limit` (1–200) and `offset` (≥ 0) from the query string; 400 naming the bad one."""
+    return _int_arg("limit", default, 1, MAX_PAGE), _int_arg("offset", 0, 0, 10**9)
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        abort(400, f"`{name}` must be a whole number from {low} to {high}.")
+    return int(value)
+
+
+def _field_problems(exc: ValidationError) -> list[dict]:
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors(include_url=False)
+    ]

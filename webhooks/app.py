@@ -1,0 +1,36 @@
+"""`gunicorn 'webhooks.app:create_app()'`: the Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from multisms.config import Settings, get_settings
+from webhooks import api, health, resources
+
+MAX_REQUEST_BYTES = 1024 * 1024
+"""250 numbers and a 1600-character body fit many times over; anything bigger is refused."""
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web app for `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    resources.init_app(app, settings)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_error_handler(HTTPException, _json_error)
+    return app
+
+
+def _json_error(error: HTTPException):
+    """API clients get JSON errors; everyone else gets Flask's page."""
+    if not request.path.startswith("/api/"):
+        return error
+    return jsonify(error=error.description or error.name), error.code

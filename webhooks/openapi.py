@@ -1,0 +1,151 @@
+"""The OpenAPI 3.1 document served at `/api/openapi.json` (the contract external tools rely on)."""
+
+from __future__ import annotations
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Malformed request (names the field)", 401: "Missing or wrong token", 404: "No such batch",
+            422: "Batch rejected (names each problem)", 503: "API disabled (API_TOKEN unset)"}
+    return {str(code): _json(_ERROR, text[code]) for code in codes}
+
+
+_BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+]
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "multisms API", "version": "1.0.0",
+             "description": "Create and follow bulk SMS batches. Bearer token: API_TOKEN."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object", "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "problems": {"type": "array", "items": {
+                        "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+                    "validation": {"$ref": "#/components/schemas/Validation"},
+                },
+            },
+            "Batch": {
+                "type": "object",
+                "required": ["id", "body", "sender_identity", "status", "total_recipients", "success_count",
+                             "failure_count", "invalid_count", "pending_count", "created_at"],
+                "properties": {
+                    "id": {"type": "integer"}, "body": {"type": "string"}, "sender_identity": {"type": "string"},
+                    "status": {"type": "string", "enum": ["draft", "pending", "processing", "paused", "completed",
+                                                          "completed_with_errors", "failed", "cancelled"]},
+                    "error": _NULLABLE_STR,
+                    "total_recipients": {"type": "integer"}, "success_count": {"type": "integer"},
+                    "failure_count": {"type": "integer"}, "invalid_count": {"type": "integer"},
+                    "pending_count": {"type": "integer"}, "opted_out_count": {"type": "integer"},
+                    "status_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]}, "segments": {"type": "integer"},
+                    "created_by": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"}, "confirmed_at": _NULLABLE_TIME,
+                    "scheduled_at": _NULLABLE_TIME, "started_at": _NULLABLE_TIME, "completed_at": _NULLABLE_TIME,
+                    "recipients": {"type": "array", "items": {"$ref": "#/components/schemas/Recipient"}},
+                },
+            },
+            "Recipient": {
+                "type": "object",
+                "required": ["id", "batch_id", "number_raw", "number_normalized", "status"],
+                "properties": {
+                    "id": {"type": "integer"}, "batch_id": {"type": "integer"}, "number_raw": {"type": "string"},
+                    "number_normalized": {"type": "string"}, "status": {"type": "string"}, "sid": _NULLABLE_STR,
+                    "error": _NULLABLE_STR, "error_code": {"type": ["integer", "null"]},
+                    "attempts": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"}, "sent_at": _NULLABLE_TIME,
+                },
+            },
+            "Validation": {
+                "type": "object",
+                "required": ["ok", "valid_count", "invalid", "duplicates", "opted_out", "encoding", "segments"],
+                "properties": {
+                    "ok": {"type": "boolean"}, "sender": _NULLABLE_STR,
+                    "valid_count": {"type": "integer"}, "invalid_count": {"type": "integer"},
+                    "duplicate_count": {"type": "integer"}, "opted_out_count": {"type": "integer"},
+                    "recipients": {"type": "array", "items": {"type": "string"}},
+                    "invalid": {"type": "array", "items": {"type": "object", "properties": {
+                        "number": {"type": "string"}, "reason": {"type": "string"}}}},
+                    "duplicates": {"type": "array", "items": {"type": "object"}},
+                    "opted_out": {"type": "array", "items": {"type": "string"}},
+                    "encoding": {"type": "string"}, "segments": {"type": "integer"}, "units": {"type": "integer"},
+                    "ucs2_characters": {"type": "array", "items": {"type": "string"}},
+                    "total_segments": {"type": "integer"},
+                    "problems": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "CreateBatch": {
+                "type": "object", "required": ["body"], "additionalProperties": False,
+                "properties": {
+                    "body": {"type": "string", "description": "1–1600 characters"},
+                    "recipients": {"type": "array", "items": {"type": "string"}, "maxItems": 5000},
+                    "numbers": {"type": "string", "description": "numbers separated by commas, spaces or lines"},
+                    "sender": {"type": "string", "description": "+E.164 number, MG… service SID or alphanumeric"},
+                    "dry_run": {"type": "boolean", "description": "validate only; nothing is stored or sent"},
+                },
+            },
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/health": {"get": {
+            "summary": "Database, Redis and worker checks", "security": [],
+            "responses": {"200": _json({"type": "object"}, "All checks pass"),
+                          "503": _json({"type": "object"}, "A named check failed")},
+        }},
+        "/api/multi-sms/batches": {
+            "post": {
+                "summary": "Validate and queue a batch (or only validate with dry_run)",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateBatch"}}}},
+                "responses": {
+                    "201": _json({"type": "object", "required": ["batch", "validation"], "properties": {
+                        "batch": {"$ref": "#/components/schemas/Batch"},
+                        "validation": {"$ref": "#/components/schemas/Validation"}}}, "Created and queued"),
+                    "200": _json({"type": "object", "properties": {
+                        "validation": {"$ref": "#/components/schemas/Validation"}}}, "dry_run result"),
+                    **_errors(400, 401, 422, 503),
+                },
+            },
+            "get": {
+                "summary": "Batches, newest first",
+                "parameters": [*_PAGING, {"name": "include_recipients", "in": "query",
+                                          "schema": {"type": "string", "enum": ["0", "1"]}}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["items", "count"], "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Batch"}},
+                        "count": {"type": "integer"}, "total": {"type": "integer"},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}}}, "A page of batches"),
+                    **_errors(400, 401, 503),
+                },
+            },
+        },
+        "/api/multi-sms/batches/{batch_id}": {"get": {
+            "summary": "One batch", "parameters": [_BATCH_ID],
+            "responses": {"200": _json({"type": "object", "required": ["batch"], "properties": {
+                "batch": {"$ref": "#/components/schemas/Batch"}}}, "The batch"), **_errors(401, 404, 503)},
+        }},
+        "/api/multi-sms/batches/{batch_id}/recipients": {"get": {
+            "summary": "A batch's recipients", "parameters": [_BATCH_ID, *_PAGING,
+                                                               {"name": "status", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object", "required": ["items", "count"], "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Recipient"}},
+                "count": {"type": "integer"}, "total": {"type": "integer"}}}, "Recipients"),
+                **_errors(400, 401, 404, 503)},
+        }},
+    },
+}
