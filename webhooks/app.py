@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from multisms.config import Settings, get_settings
-from webhooks import api, health, resources
+from webhooks import api, health, resources, twilio
 
 MAX_REQUEST_BYTES = 1024 * 1024
 """250 numbers and a 1600-character body fit many times over; anything bigger is refused."""
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     resources.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(twilio.bp)
     app.register_error_handler(HTTPException, _json_error)
     return app
 
