@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str | None = None
+    slack_app_token: str | None = None
 
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     multi_sms_mps: float | None = None
     multi_sms_concurrency: int = 16
     multi_sms_approval_threshold: int | None = None
+    multi_sms_pause_threshold: int = 10
+    multi_sms_price_per_segment: float = 0.0083
+    multi_sms_currency: str = "USD"
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None

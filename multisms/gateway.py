@@ -34,6 +34,7 @@ class SendResult:
     sid: str
     status: str
     segments: int | None = None
+    body: str | None = None
 
 
 class GatewayError(Exception):
@@ -102,7 +103,7 @@ class TwilioGateway:
             raise _classify(exc) from exc
         except requests.RequestException as exc:
             raise GatewayError("Twilio could not be reached", retryable=True) from exc
-        return [SendResult(sid=m.sid, status=m.status) for m in found]
+        return [SendResult(sid=m.sid, status=m.status, body=m.body) for m in found]
 
 
 class ConsoleGateway:

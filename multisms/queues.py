@@ -59,3 +59,19 @@ def enqueue_send(connection: Redis, batch_id: int) -> Job:
     """Queue the send of a batch. Running it twice is harmless: recipients are claimed atomically."""
     return enqueue(connection, SEND_JOB, batch_id, queue="sms",
                    job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600)
+
+
+PROGRESS_JOB = "jobs.progress.batch_changed"
+PROGRESS_INTERVAL_MS = 2000
+"""Slack's chat.update is Tier 3 (~50/min): at most one progress update per batch every 2 s."""
+
+
+def enqueue_progress(connection: Redis, batch_id: int, *, final: bool = False) -> Job | None:
+    """Ask for the batch's Slack message to be brought up to date.
+
+    Throttled to one request per batch every 2 s; `final=True` (the batch finished or paused)
+    always goes through.
+    """
+    if not final and not connection.set(f"multisms:progress:{batch_id}", 1, nx=True, px=PROGRESS_INTERVAL_MS):
+        return None
+    return enqueue(connection, PROGRESS_JOB, batch_id, final, queue="default")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from multisms.batches import FAILURE, IN_FLIGHT, SUCCESS, RECIPIENT_RANK, Validation, check_batch_move
@@ -178,3 +181,71 @@ def opted_out_among(session: Session, numbers: list[str]) -> set[str]:
     if not numbers:
         return set()
     return set(session.scalars(select(OptOut.number).where(OptOut.number.in_(numbers))).all())
+
+
+def release_claim(session: Session, recipient_id: int, worker: str) -> bool:
+    """Give a claimed recipient back (`sending → pending`) when it was not sent after all."""
+    released = session.execute(
+        update(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.status == "sending", Recipient.claimed_by == worker)
+        .values(status="pending", claimed_by=None, claimed_at=None, updated_at=utcnow())
+    )
+    return released.rowcount == 1
+
+
+def cancel_pending(session: Session, batch_id: int) -> int:
+    """Recipients of a batch not sent yet become `cancelled`; returns how many."""
+    return session.execute(
+        update(Recipient).where(Recipient.batch_id == batch_id, Recipient.status == "pending")
+        .values(status="cancelled", updated_at=utcnow())
+    ).rowcount
+
+
+def ensure_opted_out(session: Session, number: str, source: str) -> None:
+    """Record an opt-out unless the number already has one (safe when two workers race)."""
+    if session.get(OptOut, number) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(OptOut(number=number, source=source))
+    except IntegrityError:
+        pass
+
+
+def known_sids(session: Session, sids: list[str]) -> set[str]:
+    """Which of these message SIDs are already recorded (so a lookup never adopts one twice)."""
+    if not sids:
+        return set()
+    return set(session.scalars(select(Message.sid).where(Message.sid.in_(sids))).all())
+
+
+def apply_delivery_status(session: Session, sid: str, status: str, error_code: int | None,
+                          error_message: str | None) -> Recipient | None:
+    """A Twilio status callback: move the recipient and the message forward, never back.
+
+    Returns the recipient (None when the SID is not one of ours). Repeated or late callbacks
+    change nothing.
+    """
+    fields = {"error_code": error_code, "error_message": error_message} if error_code else {}
+    recipient = session.scalars(select(Recipient).where(Recipient.sid == sid)).first()
+    if recipient is not None:
+        advance_recipient(session, recipient.id, status, **fields)
+    lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
+    session.execute(
+        update(Message).where(Message.sid == sid, Message.status.in_(lower))
+        .values(status=status, updated_at=utcnow(), **({"error_code": error_code} if error_code else {}))
+    )
+    return recipient
+
+
+def stuck_claims(session: Session, claimed_before: datetime) -> list[Recipient]:
+    """Recipients left in `sending` by a claim older than `claimed_before`."""
+    return list(session.scalars(
+        select(Recipient).where(Recipient.status == "sending", Recipient.claimed_at < claimed_before)
+        .order_by(Recipient.id)
+    ).all())
+
+
+def unfinished_batches(session: Session) -> list[Batch]:
+    """Batches that should be sending: confirmed, being sent, or waiting for a worker."""
+    return list(session.scalars(select(Batch).where(Batch.status.in_(("pending", "processing")))).all())

@@ -1,0 +1,74 @@
+"""Proof of life for a running send job, kept in Redis.
+
+A send job refreshes two short-lived keys while it runs: one for its identity (which
+`claimed_by` on each recipient names) and one for the batch. When the process dies the keys
+lapse within `TTL_SECONDS`, and recovery knows the claims and the batch are orphaned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 10
+BEAT_SECONDS = 2
+
+
+def new_identity() -> str:
+    """Host, process and a random part: unique per job run, readable in the database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def alive_key(identity: str) -> str:
+    return f"multisms:alive:{identity}"
+
+
+def owner_key(batch_id: int) -> str:
+    return f"multisms:batch-owner:{batch_id}"
+
+
+def is_alive(connection, identity: str | None) -> bool:
+    return bool(identity) and bool(connection.exists(alive_key(identity)))
+
+
+def batch_has_owner(connection, batch_id: int) -> bool:
+    return bool(connection.exists(owner_key(batch_id)))
+
+
+class Heartbeat:
+    """Context manager: beats in a daemon thread while the block runs, deletes the keys after."""
+
+    def __init__(self, connection, identity: str, batch_id: int):
+        self.connection = connection
+        self.identity = identity
+        self.batch_id = batch_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{batch_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=BEAT_SECONDS * 2)
+        self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
+
+    def _run(self) -> None:
+        while not self._stop.wait(BEAT_SECONDS):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - Redis blip: keep beating; recovery double-checks before acting
+                log.warning("heartbeat for batch %s missed (Redis unavailable)", self.batch_id)
+
+    def _beat(self) -> None:
+        pipe = self.connection.pipeline()
+        pipe.set(alive_key(self.identity), self.batch_id, ex=TTL_SECONDS)
+        pipe.set(owner_key(self.batch_id), self.identity, ex=TTL_SECONDS)
+        pipe.execute()
