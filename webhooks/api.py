@@ -11,8 +11,8 @@ import hmac
 from flask import Blueprint, abort, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from multisms import intake
-from multisms.errors import BatchRejected, NotFound
+from multisms import controls, intake
+from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.queues import enqueue_send
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
@@ -117,6 +117,39 @@ def recipients(batch_id: int):
     items, total = list_recipients(resources.db(), batch_id, limit=limit, offset=offset,
                                    status=request.args.get("status"))
     return jsonify(items=[recipient_json(r) for r in items], count=len(items), total=total)
+
+
+@bp.post("/multi-sms/batches/<int:batch_id>/cancel")
+def cancel(batch_id: int):
+    """Stop sending; messages already sent stay sent."""
+    return _control(batch_id, lambda session: controls.cancel(session, batch_id), send=False)
+
+
+@bp.post("/multi-sms/batches/<int:batch_id>/resume")
+def resume(batch_id: int):
+    """Continue a paused batch."""
+    return _control(batch_id, lambda session: controls.resume(session, batch_id), send=True)
+
+
+@bp.post("/multi-sms/batches/<int:batch_id>/retry")
+def retry(batch_id: int):
+    """Send again to the recipients that failed for a reason a retry can fix."""
+    return _control(batch_id, lambda session: controls.retry(session, batch_id), send=True)
+
+
+def _control(batch_id: int, action, *, send: bool):
+    _batch_or_404(batch_id)
+    session = resources.db()
+    try:
+        action(session)
+    except InvalidTransition as exc:
+        session.rollback()
+        return jsonify(error=str(exc)), 409
+    session.commit()
+    if send:
+        enqueue_send(resources.redis(), batch_id)
+    batch = get_batch(session, batch_id)
+    return jsonify(batch=batch_json(batch, batch_counts(session, [batch_id])[batch_id]))
 
 
 def _batch_or_404(batch_id: int):

@@ -13,6 +13,7 @@ def _json(schema: dict, description: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     text = {400: "Malformed request (names the field)", 401: "Missing or wrong token", 404: "No such batch",
+            409: "Not possible in the batch's current state (says why)",
             422: "Batch rejected (names each problem)", 503: "API disabled (API_TOKEN unset)"}
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
@@ -22,6 +23,15 @@ _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
 ]
+
+def _control(summary: str) -> dict:
+    return {"post": {
+        "summary": summary, "parameters": [_BATCH_ID],
+        "responses": {"200": _json({"type": "object", "required": ["batch"], "properties": {
+            "batch": {"$ref": "#/components/schemas/Batch"}}}, "The batch after the change"),
+            **_errors(401, 404, 409, 503)},
+    }}
+
 
 SPEC = {
     "openapi": "3.1.0",
@@ -147,5 +157,8 @@ SPEC = {
                 "count": {"type": "integer"}, "total": {"type": "integer"}}}, "Recipients"),
                 **_errors(400, 401, 404, 503)},
         }},
+        "/api/multi-sms/batches/{batch_id}/cancel": _control("Stop sending; sent messages stay sent"),
+        "/api/multi-sms/batches/{batch_id}/resume": _control("Continue a paused batch"),
+        "/api/multi-sms/batches/{batch_id}/retry": _control("Send again to recipients that failed (never to delivered ones)"),
     },
 }
