@@ -1,0 +1,390 @@
+"""Block Kit rendering as pure functions → list[dict]: previews, progress, thread posts, lists.
+
+Slack refuses more than 50 blocks or a section text over 3000 characters, so every list
+is cut with "…and N more" and `fit()` trims the rest. Renderers for channel messages
+(progress, approval request, failures, pause note, summary) mask numbers themselves,
+so a caller cannot leak a full number into a channel by passing the wrong list.
+The terminal chat prints these same blocks as text (`bot.shell.render`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from multisms.numbers import mask
+
+if TYPE_CHECKING:
+    from multisms.batches import Validation
+    from multisms.storage import BatchCounts
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+LIST_BUDGET = 2600
+"""Characters of a number list in one section; the rest of the 3000 is left for its title."""
+
+STATUS_LABELS = {
+    "draft": "draft, not confirmed", "awaiting_approval": "waiting for approval", "pending": "queued",
+    "processing": "sending", "paused": "paused", "completed": "done", "completed_with_errors": "done, with errors",
+    "failed": "failed", "cancelled": "cancelled", "scheduled": "scheduled",
+}
+FINISHED = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a person wants to know about a batch's recipients, from the raw counts."""
+
+    sent: int
+    failed: int
+    waiting: int
+    opted_out: int
+    cancelled: int
+    invalid: int
+
+    @classmethod
+    def of(cls, counts: BatchCounts) -> Tally:
+        by = counts.by_status
+        return cls(sent=counts.success + by.get("queued", 0), failed=counts.failure,
+                   waiting=by.get("pending", 0) + by.get("sending", 0), opted_out=by.get("opted_out", 0),
+                   cancelled=by.get("cancelled", 0), invalid=counts.invalid)
+
+    @property
+    def to_send(self) -> int:
+        return self.sent + self.failed + self.waiting + self.cancelled
+
+    @property
+    def done(self) -> int:
+        return self.to_send - self.waiting
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+def escape(text: str) -> str:
+    """Slack reads `&`, `<` and `>` as markup; user text must not be able to mention or link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str) -> str:
+    return "`" + escape(text).replace("`", "'") + "`"
+
+
+def clip(text: str, limit: int = MAX_SECTION) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER)}}
+
+
+def button(label: str, action_id: str, value: int | str, style: str | None = None) -> dict:
+    element = {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id,
+               "value": str(value)}
+    return {**element, "style": style} if style else element
+
+
+def actions(*buttons: dict) -> dict:
+    return {"type": "actions", "elements": list(buttons)}
+
+
+def listing(items: Sequence[str], *, sep: str = "\n", budget: int = LIST_BUDGET) -> str:
+    """Items joined until `budget` characters are used, then "…and N more"."""
+    shown: list[str] = []
+    used = 0
+    for index, item in enumerate(items):
+        if used + len(item) + len(sep) > budget:
+            return sep.join(shown) + f"{sep}…and {len(items) - index} more"
+        shown.append(item)
+        used += len(item) + len(sep)
+    return sep.join(shown)
+
+
+def fit(blocks: list[dict]) -> list[dict]:
+    """At most 50 blocks; a trailing actions block (the buttons) is always kept."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    tail = blocks[-1:] if blocks[-1]["type"] == "actions" else []
+    body = blocks[: len(blocks) - len(tail)]
+    room = MAX_BLOCKS - len(tail) - 1
+    return body[:room] + [context(f"…and {len(body) - room} more")] + tail
+
+
+def quote(body: str, limit: int = 2000) -> str:
+    return "\n".join("> " + line for line in escape(clip(body, limit)).split("\n"))
+
+
+def who(created_by: str | None) -> str:
+    """`slack:U1` → a mention; the terminal chat and the API by name."""
+    if created_by and created_by.startswith("slack:"):
+        return f"<@{created_by.removeprefix('slack:')}>"
+    return {"shell": "the terminal chat", "api": "the REST API", "panel": "the web panel"}.get(created_by or "",
+                                                                                               "someone")
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " "))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"about {round(seconds)} s"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"about {hours} h {minutes} min"
+
+
+def slack_date(moment, fallback: str | None = None) -> str:
+    """A time each Slack reader sees in their own zone; `fallback` (default: UTC) elsewhere."""
+    text = escape(fallback or moment.strftime("%Y-%m-%d %H:%M UTC"))
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{text}>"
+
+
+def money(amount: float, currency: str) -> str:
+    text = f"{amount:,.2f}" if amount >= 1 or amount == 0 else f"{amount:.4f}".rstrip("0")
+    return f"{text} {currency}"
+
+
+# --- the preview (ephemeral: full numbers are fine, only the author sees it) -------------------
+
+def preview(v: Validation, *, batch_id: int, price: float, currency: str, seconds: float,
+            note: str | None = None) -> list[dict]:
+    seg = v.segments
+    encoding = f"*{seg.encoding}*, {plural(seg.segments, 'segment')} per message · {v.total_segments} in all"
+    if seg.ucs2_characters:
+        forcing = ", ".join(code(ch) for ch in seg.ucs2_characters)
+        encoding += f"\nForced to UCS-2 by {forcing}: replace them to fit more text per segment."
+    blocks = [
+        header(f"Preview of batch #{batch_id}"),
+        section(f"*{plural(len(v.recipients), 'recipient')}* will get this message.\n"
+                f"Invalid: *{len(v.invalid)}* · Duplicates: *{len(v.duplicates)}* · "
+                f"Opted out: *{len(v.opted_out)}*"),
+        section(f"*Message* (from {code(v.sender or '')})\n{quote(v.body)}"),
+        section(encoding),
+        section(f"*Estimated cost:* {money(v.total_segments * price, currency)} "
+                f"({v.total_segments} × {money(price, currency)}) · *Estimated time:* {duration(seconds)}"),
+        *_entry_sections(v),
+        section("*Recipients*\n" + listing([code(n) for n in v.recipients], sep=", ")),
+    ]
+    if note:
+        blocks.append(context(note))
+    blocks.append(actions(button("Confirm", "confirm_batch", batch_id, "primary"),
+                          button("Cancel", "cancel_batch", batch_id, "danger")))
+    return fit(blocks)
+
+
+def problems(v: Validation, *, example: str) -> list[dict]:
+    """Why a batch cannot be prepared, what to fix, and nothing stored."""
+    lines = "\n".join(f"• {escape(p['message'])}" for p in v.problems)
+    blocks = [section(f"*I can't prepare this batch, so nothing was saved.*\n{lines}"), *_entry_sections(v),
+              context(f"Example: {code(example)}")]
+    return fit(blocks)
+
+
+def _entry_sections(v: Validation) -> list[dict]:
+    blocks = []
+    if v.invalid:
+        items = [f"• {code(e.raw)}: {escape(e.reason or 'not a phone number')}" for e in v.invalid]
+        blocks.append(section("*Invalid, not sent*\n" + listing(items)))
+    if v.duplicates:
+        blocks.append(section("*Duplicates, sent once*\n" + listing(_duplicate_lines(v))))
+    if v.opted_out:
+        blocks.append(section("*Opted out, not sent*\n" + listing([code(n) for n in v.opted_out], sep=", ")))
+    return blocks
+
+
+def _duplicate_lines(v: Validation) -> list[str]:
+    """One line per number given more than once, with the other ways it was written."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    for duplicate in v.duplicates:
+        seen[duplicate.first].append(duplicate.raw)
+    lines = []
+    for first, others in seen.items():
+        spellings = [raw for raw in dict.fromkeys(others) if raw != first]
+        also = f", also written {', '.join(code(raw) for raw in spellings)}" if spellings else ""
+        lines.append(f"• {code(first)}: given {len(others) + 1} times{also}")
+    return lines
+
+
+# --- channel messages (masked numbers only) ----------------------------------------------------
+
+def progress(batch, counts: BatchCounts) -> list[dict]:
+    """The batch's one channel message, updated in place as it sends."""
+    t = Tally.of(counts)
+    percent = round(100 * t.done / t.to_send) if t.to_send else 100
+    bar = "█" * (percent // 5) + "░" * (20 - percent // 5)
+    lines = [f"*Batch #{batch.id}*: {status_label(batch.status)}",
+             f"`{bar}` {percent}% · {t.done} of {t.to_send}",
+             f"✅ {t.sent} sent · ❌ {t.failed} failed · ⏳ {t.waiting} pending" + _extras(t)]
+    about = f"by {who(batch.created_by)}"
+    if batch.approved_by:
+        about += f" · approved by {who(batch.approved_by)}"
+    about += f" · {plural(batch.segments, 'segment')} ({batch.encoding}) per message"
+    blocks = [section("\n".join(lines)), section(quote(batch.body, 500)), context(about)]
+    if batch.status == "paused":
+        blocks.append(context(f"⏸ Paused: {escape(batch.error or 'no reason given')}"))
+    if batch.status == "scheduled" and batch.scheduled_at:
+        blocks.append(context(f"⏰ Goes out {slack_date(batch.scheduled_at)}"))
+    return blocks
+
+
+def progress_text(batch, counts: BatchCounts) -> str:
+    t = Tally.of(counts)
+    return f"Batch #{batch.id}: {status_label(batch.status)}, {t.sent} sent, {t.failed} failed, {t.waiting} pending"
+
+
+def approval_request(batch, numbers: Sequence[str], *, threshold: int | None) -> list[dict]:
+    """Posted in the channel when a batch is too big for one person; the author cannot approve it."""
+    over = f" (more than {threshold})" if threshold else ""
+    masked = [mask(n) for n in numbers]
+    return fit([
+        section(f"{who(batch.created_by)} wants to send batch #{batch.id} to *{len(numbers)}* numbers{over}. "
+                "A second person has to approve it: please check it and click Approve."),
+        section(quote(batch.body)),
+        section("*Recipients*\n" + listing(masked, sep=", ")),
+        actions(button("Approve", "approve_batch", batch.id, "primary"),
+                button("Cancel", "cancel_batch", batch.id, "danger")),
+    ])
+
+
+def failure_rows(recipients: Iterable) -> list[tuple[str, int | None, str | None]]:
+    """(number, error code, message) of recipients that could not be texted: failed or undelivered,
+    or refused by Twilio as invalid or opted out (those carry an error code)."""
+    return [(r.number_normalized, r.error_code, r.error_message) for r in recipients
+            if r.status in ("failed", "undelivered") or (r.error_code and r.status in ("invalid", "opted_out"))]
+
+
+def failures(batch_id: int, rows: Iterable[tuple[str, int | None, str | None]]) -> list[dict]:
+    """Failed recipients grouped by reason (error code and message), most common first."""
+    groups: dict[tuple[int | None, str], list[str]] = defaultdict(list)
+    for number, error_code, message in rows:
+        groups[(error_code, message or "no details")].append(mask(number))
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    total = sum(len(numbers) for _, numbers in ordered)
+    blocks = [section(f"*{plural(total, 'recipient')} of batch #{batch_id} could not be texted*")]
+    for (error_code, message), numbers in ordered:
+        label = f"<https://www.twilio.com/docs/errors/{error_code}|{error_code}> " if error_code else ""
+        blocks.append(section(f"• *{label}{escape(message)}*: {len(numbers)}\n" + listing(numbers, sep=", ")))
+    return fit(blocks)
+
+
+def pause_note(batch, counts: BatchCounts) -> list[dict]:
+    t = Tally.of(counts)
+    return [
+        section(f"⏸ *Batch #{batch.id} is paused:* {escape(batch.error or 'no reason given')}\n"
+                f"{t.sent} sent so far, {t.waiting} waiting. Fix the cause, then resume it."),
+        actions(button("Resume", "resume_batch", batch.id, "primary"),
+                button("Cancel", "cancel_batch", batch.id, "danger")),
+    ]
+
+
+def summary(batch, counts: BatchCounts) -> list[dict]:
+    t = Tally.of(counts)
+    headline = {
+        "completed": f"✅ *Batch #{batch.id} is done:* all {t.sent} sent.",
+        "completed_with_errors": f"⚠️ *Batch #{batch.id} is done, with errors.*",
+        "failed": f"❌ *Batch #{batch.id} failed:* nothing was sent.",
+        "cancelled": f"🛑 *Batch #{batch.id} was cancelled.*",
+    }.get(batch.status, f"*Batch #{batch.id}*: {status_label(batch.status)}")
+    line = f"✅ {t.sent} sent · ❌ {t.failed} failed" + _extras(t)
+    if batch.started_at and batch.completed_at:
+        line += f" · took {duration((batch.completed_at - batch.started_at).total_seconds())}"
+    retryable = t.failed and batch.status != "cancelled"
+    buttons = [button("Retry failed", "retry_batch", batch.id, "primary")] if retryable else []
+    buttons.append(button("View recipients", "view_recipients", batch.id))
+    return [section(f"{headline}\n{line}"), actions(*buttons)]
+
+
+def _extras(t: Tally) -> str:
+    parts = [(t.opted_out, "opted out"), (t.cancelled, "cancelled"), (t.invalid, "invalid")]
+    return "".join(f" · {count} {word}" for count, word in parts if count)
+
+
+# --- answers to one person (ephemeral) ----------------------------------------------------------
+
+def notice(text: str) -> list[dict]:
+    return [section(text)]
+
+
+def usage(problem: str, example: str, prefix: str) -> list[dict]:
+    return [section(f"{problem}\nExample: {code(prefix + example)}"),
+            context(f"{code(prefix + 'help')} lists every command.")]
+
+
+def help_blocks(lines: Sequence[tuple[str, str]], prefix: str) -> list[dict]:
+    rows = "\n".join(f"• {code(prefix + usage_)}: {text}" for usage_, text in lines)
+    return [section(f"*multisms: text many people at once*\n{rows}"),
+            context("A batch over the approval threshold needs a second person. Numbers without + or 00 "
+                    "are read in DEFAULT_REGION.")]
+
+
+def status(batch, counts: BatchCounts) -> list[dict]:
+    created = batch.created_at.strftime("%d %b %Y %H:%M UTC") if batch.created_at else "?"
+    return [*progress(batch, counts), context(f"Created {created}")]
+
+
+def batch_list(batches: Sequence, counts: dict[int, BatchCounts], *, title: str, total: int) -> list[dict]:
+    if not batches:
+        return [section(f"*{title}*\nNo batches yet. Start one with `send <numbers> | <message>`.")]
+    lines = []
+    for batch in batches:
+        t = Tally.of(counts[batch.id])
+        when = batch.created_at.strftime("%d %b %H:%M") if batch.created_at else ""
+        if batch.status == "scheduled" and batch.scheduled_at:
+            when = "⏰ " + slack_date(batch.scheduled_at)
+        lines.append(f"*#{batch.id}* {status_label(batch.status)} · ✅ {t.sent} ❌ {t.failed} ⏳ {t.waiting} · "
+                     f"{when} · _{escape(clip(batch.body.replace(chr(10), ' '), 40))}_")
+    more = f" (newest {len(batches)} of {total})" if total > len(batches) else ""
+    return [section(f"*{title}*{more}\n" + listing(lines))]
+
+
+def recipients_view(batch_id: int, rows: Sequence[tuple[str, str, str | None]], *, masked: bool) -> list[dict]:
+    """Every recipient by status; full numbers only when the viewer created the batch."""
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for number, status_, error in rows:
+        shown = code(mask(number) if masked else number)
+        by_status[status_].append(shown + (f" ({escape(error)})" if error else ""))
+    blocks = [section(f"*Recipients of batch #{batch_id}*" + (" (numbers masked)" if masked else ""))]
+    for status_, items in sorted(by_status.items(), key=lambda item: -len(item[1])):
+        for part, chunk in enumerate(_chunks(items)):
+            title = f"*{status_label(status_)}* ({len(items)})" if part == 0 else ""
+            blocks.append(section(f"{title}\n" + "\n".join(chunk)))
+    return fit(blocks)
+
+
+def optout_list(rows: Sequence[tuple[str, str]], total: int) -> list[dict]:
+    if not rows:
+        return notice("Nobody has opted out.")
+    items = [f"• {code(number)} ({escape(source)})" for number, source in rows]
+    more = f" (first {len(rows)} of {total})" if total > len(rows) else ""
+    return [section(f"*Opted out: {total}*{more}\n" + listing(items))]
+
+
+def _chunks(items: Sequence[str], budget: int = LIST_BUDGET) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    used = 0
+    for item in items:
+        if chunk and used + len(item) + 1 > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(item)
+        used += len(item) + 1
+    if chunk:
+        yield chunk

@@ -1,0 +1,135 @@
+"""Pytest plugin: a Slack workspace in a test — signed requests to `POST /slack/events`.
+
+Requests are signed the way Slack signs them (`slack_sdk.signature.SignatureVerifier`),
+sent through the Flask test client of `webhooks.app.create_app(settings)`, and the app's
+real slack_sdk/Bolt calls land on the Slack stand-in. Bolt answers right after `ack()` and
+runs the rest of a listener in its own thread, so tests wait for what Slack would see.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import count
+from urllib.parse import urlencode
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-test"
+
+
+def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def slash_body(text: str, *, user: str, channel: str, response_url: str, trigger_id: str = "trigger-1") -> str:
+    return urlencode({"token": "legacy", "team_id": "T1", "team_domain": "team", "channel_id": channel,
+                      "channel_name": channel.lower(), "user_id": user, "user_name": user.lower(),
+                      "command": "/multisms", "text": text, "api_app_id": "A1", "response_url": response_url,
+                      "trigger_id": trigger_id})
+
+
+def action_body(action_id: str, value: str, *, user: str, channel: str, response_url: str,
+                ephemeral: bool) -> str:
+    container = {"type": "message", "is_ephemeral": ephemeral, "channel_id": channel, "message_ts": "1.000001"}
+    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "team_id": "T1"},
+               "api_app_id": "A1", "token": "legacy", "container": container, "trigger_id": "trigger-2",
+               "channel": {"id": channel}, "response_url": response_url,
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                            "action_ts": str(time.time())}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_body(view: dict, *, user: str) -> str:
+    payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": user, "team_id": "T1"},
+               "api_app_id": "A1", "token": "legacy", "trigger_id": "trigger-3", "view": view}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def eventually(check: Callable[[], object], *, timeout: float = 5.0, what: str = "condition"):
+    """Poll until `check()` is truthy (Bolt finishes listeners after the HTTP answer); return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+@dataclass
+class SlackWorkspace:
+    """People typing `/multisms` and clicking buttons, as Slack would deliver it."""
+
+    client: object
+    api: object
+    _names: count = field(default_factory=lambda: count(1))
+
+    def post(self, body: str, **signing):
+        return self.client.post("/slack/events", data=body, headers=signed_headers(body, **signing))
+
+    def command(self, text: str, *, user: str = "U1", channel: str = "C1", wait: bool = True) -> dict | str:
+        """Type `/multisms text`; returns the ephemeral answer (or, with wait=False, the response_url name)."""
+        name = f"cmd{next(self._names)}"
+        response = self.post(slash_body(text, user=user, channel=channel, response_url=self.api.response_url(name)))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return self.answer(name) if wait else name
+
+    def click(self, action_id: str, value: int | str, *, user: str = "U1", channel: str = "C1",
+              ephemeral: bool = True, wait: bool = True) -> dict | str:
+        """Click a button; returns the answer to the clicker (or, with wait=False, the response_url name)."""
+        name = f"click{next(self._names)}"
+        body = action_body(action_id, str(value), user=user, channel=channel,
+                           response_url=self.api.response_url(name), ephemeral=ephemeral)
+        response = self.post(body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return self.answer(name) if wait else name
+
+    def submit(self, view: dict, *, user: str = "U1"):
+        return self.post(view_body(view, user=user))
+
+    def answer(self, name: str) -> dict:
+        return eventually(lambda: self.api.responses(name), what=f"an answer on {name}")[-1]
+
+
+def text_of(message: dict) -> str:
+    """Everything a person could read in a message: its text and all block texts."""
+    return json.dumps(message, ensure_ascii=False)
+
+
+def button_values(message: dict) -> dict[str, str]:
+    return {element["action_id"]: element["value"] for block in message.get("blocks", [])
+            if block["type"] == "actions" for element in block["elements"]}
+
+
+@pytest.fixture
+def slack_settings(configure, slack_api):
+    def apply(**env):
+        return configure(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                         SLACK_API_URL=slack_api.api_url, **env)
+
+    return apply
+
+
+@pytest.fixture
+def make_slack(slack_settings, slack_api):
+    """`make_slack(MULTI_SMS_APPROVAL_THRESHOLD=1)` → a `SlackWorkspace` on an app built from those settings."""
+    from webhooks.app import create_app
+
+    def build(**env) -> SlackWorkspace:
+        return SlackWorkspace(create_app(slack_settings(**env)).test_client(), slack_api)
+
+    return build
+
+
+@pytest.fixture
+def slack(make_slack) -> SlackWorkspace:
+    return make_slack()
