@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import logging
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, Response, abort, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from multisms.numbers import mask
-from multisms.queues import enqueue_progress
-from multisms.storage import apply_delivery_status, get_batch
+from multisms import keywords, optouts
+from multisms.numbers import mask, parse_number
+from multisms.queues import enqueue, enqueue_progress
+from multisms.storage import apply_delivery_status, get_batch, record_inbound, record_message
 from multisms.twilio_errors import TWILIO_TO_RECIPIENT, describe
 from webhooks import resources
 
@@ -68,3 +70,42 @@ def status():
     if get_batch(session, recipient.batch_id).slack_channel:
         enqueue_progress(resources.redis(), recipient.batch_id)
     return "", 204
+
+
+@bp.post("/inbound")
+@twilio_signed
+def inbound():
+    """An incoming SMS: stored once per MessageSid, keywords honoured at once, the rest queued.
+
+    Answers within milliseconds: empty TwiML, or the help text for HELP/INFO.
+    """
+    form = request.form
+    sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+    number = parse_number(sender).e164 or sender
+    if not sid or not number:
+        return _twiml(None)
+    session = resources.db()
+    message = record_inbound(session, sid=sid, from_number=number, to_number=form.get("To", ""), body=body)
+    if message is None:
+        return _twiml(None)  # Twilio retried: already stored and handled
+    keyword = keywords.classify(body)
+    if keyword == "opt_out":
+        optouts.add(session, number, "stop_keyword")
+    elif keyword == "opt_in":
+        optouts.remove(session, number)
+    session.commit()
+    log.info("inbound %s from %s keyword=%s", sid, mask(number), keyword)
+    help_text = resources.settings().inbound_help_text if keyword == "help" else None
+    if help_text:
+        record_message(session, direction="outbound", from_number=message.to_number, to_number=number,
+                       body=help_text, status="queued")
+    session.commit()
+    enqueue(resources.redis(), "jobs.inbound.handle_inbound", message.id, keyword, queue="default")
+    return _twiml(help_text)
+
+
+def _twiml(reply: str | None) -> Response:
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), mimetype="text/xml")

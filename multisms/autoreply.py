@@ -1,0 +1,34 @@
+"""Automatic replies to inbound SMS: which mode is on, and whether this message may get one.
+
+The mode starts as `AUTO_REPLY_MODE` and can be switched at run time from Slack; the switch
+lives in Redis so every web and worker process sees it at once.
+"""
+
+from __future__ import annotations
+
+from multisms.config import Settings
+
+MODES = ("off", "template", "ai")
+MODE_KEY = "multisms:auto-reply-mode"
+LOOP_WINDOW_MINUTES = 10
+LOOP_LIMIT = 5
+"""More inbound messages than this from one number in ten minutes looks like another
+auto-responder talking to us: we stop answering automatically."""
+
+
+def current_mode(connection, settings: Settings) -> str:
+    stored = connection.get(MODE_KEY)
+    mode = stored.decode() if isinstance(stored, bytes) else stored
+    return mode if mode in MODES else settings.auto_reply_mode
+
+
+def set_mode(connection, mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"Auto-reply mode must be one of {', '.join(MODES)}; got {mode!r}.")
+    connection.set(MODE_KEY, mode)
+
+
+def claim_reply_slot(connection, number: str, settings: Settings) -> bool:
+    """At most one automatic reply per number per `AUTO_REPLY_WINDOW_MINUTES` (all processes agree)."""
+    seconds = max(int(settings.auto_reply_window_minutes * 60), 1)
+    return bool(connection.set(f"multisms:auto-replied:{number}", 1, nx=True, ex=seconds))
