@@ -1,0 +1,93 @@
+"""Block Kit for scheduling: send times, scheduled batches, reminders, digests waiting for approval.
+
+Times are Slack date tokens (`<!date^…>`), so every reader sees them in their own time zone;
+the fallback text (terminal chat, notifications) names the zone. Channel posts (digest
+approval) show how many numbers, never the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.blocks import actions, button, clip, context, escape, plural, quote, section, slack_date, who
+from multisms.timespec import describe, local_label
+
+
+def slack_time(moment: datetime, zone: str | None = None) -> str:
+    """A time every Slack reader sees in their own zone; the fallback names `zone` (or UTC)."""
+    return slack_date(moment, local_label(moment, zone))
+
+
+def when_note(batch_id: int, send_at: datetime, zone: str | None, typed: str | None) -> str:
+    """The preview's line for a send-later batch."""
+    note = (f"⏰ Scheduled: goes out {slack_time(send_at, zone)}. Confirm to schedule it; until it starts, "
+            f"`cancel {batch_id}` stops it and `reschedule {batch_id} <time>` moves it.")
+    if typed:
+        note += (f" (Read from “{escape(typed)}” at the end of your message; to send those words as text, "
+                 "end the message with a full stop.)")
+    return note
+
+
+def quiet_note(deferred: int, total: int, window: str, latest: datetime, zone: str | None) -> str:
+    """The preview's line for recipients in quiet hours at send time."""
+    rest = "the others get it right away" if deferred < total else "nobody is texted before then"
+    return (f"🌙 {plural(deferred, 'recipient')} of {total} will be in quiet hours ({window} their time): "
+            f"they get it when it ends, by {slack_time(latest, zone)} at the latest; {rest}.")
+
+
+def scheduled_list(rows: Sequence[tuple[int, datetime | None, str, str, bool]]) -> list[dict]:
+    """(id, when, author, body, quiet) of batches waiting for their time."""
+    if not rows:
+        return [section("*Scheduled batches*\nNothing is waiting. Add a time to `send`, e.g. "
+                        "`send +48600123456 | Hi in 2h`.")]
+    lines = []
+    for batch_id, when, author, body, quiet in rows:
+        why = " (quiet hours)" if quiet else ""
+        at = slack_time(when) if when else "soon"
+        lines.append(f"*#{batch_id}* {at}{why} · by {who(author)} · _{escape(clip(body.replace(chr(10), ' '), 50))}_")
+    return [section("*Scheduled batches*\n" + "\n".join(lines)),
+            context("`cancel <id>` stops one; `reschedule <id> <time>` moves it.")]
+
+
+def reminder_list(rows: Sequence[tuple], *, title: str) -> list[dict]:
+    """(reminder, number count, last run or None) for each reminder or digest."""
+    if not rows:
+        return [section(f"*{title}*\nNone yet. Example: `remind add every weekday at 9:00 | +48600123456 | "
+                        "Stand-up in 15 minutes!`")]
+    lines = []
+    for reminder, count, last in rows:
+        state = "⏸ paused" if reminder.paused else f"next {slack_time(reminder.next_run_at, reminder.timezone)}"
+        kind = "digest" if reminder.kind == "digest" else "reminder"
+        line = (f"*#{reminder.id}* {kind} · {escape(describe(reminder.cron))} ({escape(reminder.timezone)}) · "
+                f"{plural(count, 'number')} · {state}")
+        if last is not None:
+            line += f" · last: {escape(last.status.replace('_', ' '))}"
+            if last.batch_id:
+                line += f" (batch #{last.batch_id})"
+        lines.append(line + f"\n> {escape(clip(reminder.body.replace(chr(10), ' '), 80))}")
+    return [section(f"*{title}*\n" + "\n".join(lines)),
+            context("`remind pause <id>` · `remind resume <id>` · `remind delete <id>`")]
+
+
+def digest_request(run, *, count: int, schedule: str) -> list[dict]:
+    """Posted in the channel: the AI's text, who it would go to, Approve / Drop."""
+    return [
+        section(f"📰 *Digest #{run.id}* ({escape(schedule)}) is ready. It goes to {plural(count, 'number')} "
+                f"once someone approves it; if nobody does by {slack_time(run.deadline_at)}, it is dropped."),
+        section(quote(run.body or "")),
+        context(f"{len(run.body or '')} characters"),
+        actions(button("Approve and send", "approve_digest", run.id, "primary"),
+                button("Drop", "drop_digest", run.id, "danger")),
+    ]
+
+
+def digest_decided(run) -> list[dict]:
+    """The approval message once decided: no buttons, and what happened."""
+    outcome = {
+        "approved": f"✅ Approved by {who(run.decided_by)}" + (f": sent as batch #{run.batch_id}." if run.batch_id
+                                                                else "."),
+        "dropped": f"🗑 Dropped by {who(run.decided_by)}: nothing was sent.",
+        "expired": "⌛ Nobody approved it in time: dropped, nothing was sent.",
+    }.get(run.status, f"Digest #{run.id}: {escape(run.status)}.")
+    return [section(f"📰 *Digest #{run.id}*\n{outcome}"), section(quote(run.body or ""))]
