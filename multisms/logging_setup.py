@@ -1,0 +1,105 @@
+"""One log line per event, `key=value` (logfmt), phone numbers masked in every record.
+
+Heroku's log drains, `heroku logs | grep batch_id=12` and most log tools read logfmt as is.
+Used by the web process (`webhooks.app`), the worker (`jobs.worker`) and gunicorn
+(`gunicorn.conf.py`), so every line of every process has the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+PHONE_NUMBER = re.compile(r"\+\d(?:[ -]?\d){6,14}(?!\d)")
+"""`+` then 7–15 digits (single spaces or dashes between them allowed, as people write them)."""
+VISIBLE_DIGITS = 3
+"""The last digits stay visible, so a person can still tell numbers apart."""
+
+EXTRA_FIELDS = ("batch_id", "recipient_id", "job_id")
+"""Attributes passed with `extra={...}` that become their own `key=value` pairs."""
+
+PREFORMATTED_LOGGERS = frozenset({"gunicorn.access"})
+"""Loggers whose messages are already `key=value` pairs (gunicorn.conf.py's access_log_format)."""
+
+_OURS = "_multisms_handler"
+
+
+def mask_numbers(text: str) -> str:
+    """`+48600123456` and `+48 600 123 456` → `+••••••••456` (one dot per hidden digit)."""
+    return PHONE_NUMBER.sub(_mask, text)
+
+
+def _mask(match: re.Match) -> str:
+    digits = [ch for ch in match.group() if ch.isdigit()]
+    return "+" + "•" * (len(digits) - VISIBLE_DIGITS) + "".join(digits[-VISIBLE_DIGITS:])
+
+
+class MaskPhoneNumbers(logging.Filter):
+    """Masks numbers in the message, its arguments and any traceback, before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.msg, record.args = mask_numbers(record.getMessage()), None
+        except (TypeError, ValueError):  # a malformed call: let logging report it as it always does
+            record.msg = mask_numbers(str(record.msg))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_numbers(record.exc_text)
+        return True
+
+
+class LogfmtFormatter(logging.Formatter):
+    """`time=… level=INFO logger=jobs.send message="…" batch_id=12` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields.update({name: getattr(record, name) for name in EXTRA_FIELDS if hasattr(record, name)})
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            fields["exc"] = record.exc_text
+        inline = fields.pop("message") if record.name in PREFORMATTED_LOGGERS else None
+        line = " ".join(f"{key}={_value(value)}" for key, value in fields.items())
+        return mask_numbers(f"{line} {' '.join(inline.splitlines())}" if inline is not None else line)
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stdout` is now (pytest and gunicorn swap it), never a stale stream."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def configure_logging(level: str = "INFO") -> logging.Handler:
+    """Send every logger's records to stdout as logfmt, masked. Safe to call more than once."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(handler)
+    handler = _StdoutHandler()
+    setattr(handler, _OURS, True)
+    handler.setFormatter(LogfmtFormatter())
+    handler.addFilter(MaskPhoneNumbers())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return handler
+
+
+def _value(value) -> str:
+    text = str(value)
+    if text and not any(ch in text for ch in ' "=\n\r\t\\'):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'

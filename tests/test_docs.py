@@ -1,0 +1,54 @@
+"""docs/: present, linked from the README, links that resolve, and nothing that can go stale silently."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.grammar import HELP_LINES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ("docs/user-guide.md", "docs/operations.md", "docs/api.md")
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def _api_docs_builder():
+    spec = importlib.util.spec_from_file_location("build_api_docs", ROOT / "scripts" / "build_api_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_api_reference_is_generated_from_the_openapi_document():
+    generated = _api_docs_builder().render()
+    assert (ROOT / "docs/api.md").read_text() == generated, \
+        "docs/api.md is out of date: run `python scripts/build_api_docs.py` (make docs)"
+    for path in ("/api/multi-sms/batches", "/api/multi-sms/batches/{batch_id}/retry", "/api/health"):
+        assert f" {path}`" in generated
+
+
+def test_readme_links_every_document():
+    readme = (ROOT / "README.md").read_text()
+    for doc in (*DOCS, "release/README.md"):
+        assert f"]({doc})" in readme, f"README.md should link {doc}"
+
+
+@pytest.mark.parametrize("doc", [*DOCS, "README.md", "release/README.md"])
+def test_relative_links_resolve(doc):
+    source = ROOT / doc
+    broken = [target for target in _LINK.findall(source.read_text())
+              if "://" not in target and not target.startswith("mailto:")
+              and not (source.parent / target).exists()]
+    assert broken == []
+
+
+def test_user_guide_shows_every_slack_command_with_an_example():
+    guide = (ROOT / "docs/user-guide.md").read_text()
+    verbs = {line.split(" ", 1)[0] for line, _ in HELP_LINES}
+    missing = sorted(verb for verb in verbs if not re.search(rf"/multisms {re.escape(verb)}\b", guide))
+    assert missing == [], "document these commands in docs/user-guide.md"
