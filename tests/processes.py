@@ -1,0 +1,50 @@
+"""Real worker processes for tests: start them, kill their whole tree, wait for conditions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_worker(name: str, log_dir: Path, **env) -> subprocess.Popen:
+    """`python -m jobs.worker` with the test's environment (plus `env`), logging to `log_dir/name.log`."""
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}
+    log = open(log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "jobs.worker", "--name", name], env=environment, cwd=log_dir,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def kill_tree(process: subprocess.Popen) -> int:
+    """SIGKILL a process and every descendant (RQ's work-horse calls setsid(), so a process-group
+    kill would miss it). Returns how many processes died."""
+    try:
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in tree:
+        try:
+            member.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=10)
+    process.wait(timeout=10)
+    return len(tree)
+
+
+def wait_until(condition, timeout: float, step: float = 0.05) -> bool:
+    """Poll `condition()` until it is truthy or `timeout` seconds pass; returns the last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
