@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate worker web shell clean
+.PHONY: run test install migrate worker web shell lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,19 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
-## run: web + worker on local defaults (SQLite, embedded Redis, console SMS) or whatever .env sets
+## run: web + worker on local defaults (SQLite, embedded Redis, console SMS) or whatever .env sets.
+## Without Slack settings, web + worker run in the background (log: data/run.log) and you get the
+## terminal chat; leaving it (quit, Ctrl-D or Ctrl-C) stops them.
 run: migrate
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $${PORT:-8000} web worker
+	@if $(BIN)/python -c 'import sys; from multisms.config import get_settings; sys.exit(not get_settings().slack_configured)'; then \
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $${PORT:-8000} web worker; \
+	else \
+		mkdir -p data; \
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $${PORT:-8000} web worker >data/run.log 2>&1 & \
+		honcho=$$!; trap 'kill $$honcho 2>/dev/null; wait $$honcho 2>/dev/null' EXIT; trap 'true' INT; \
+		echo "Slack is not configured: web (port $${PORT:-8000}) and worker run in the background, log in data/run.log."; \
+		$(BIN)/python -m bot.shell; \
+	fi
 
 web: migrate
 	$(BIN)/gunicorn 'webhooks.app:create_app()' --bind 127.0.0.1:$${PORT:-8000} --reload
@@ -31,5 +41,24 @@ worker: migrate
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
+## lint: ruff (pyproject.toml holds its settings)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+.PHONY: browser docs release
+
+## browser: Debian's chromium for the web panel's browser test (Playwright drives it; no browser download)
+browser:
+	scripts/install_chromium.sh
+
+## docs: regenerate docs/api.md from the OpenAPI document (webhooks/openapi.py)
+docs: $(STAMP)
+	$(BIN)/python scripts/build_api_docs.py
+
+## release: TAG=v1.2.0 → release/dist/$(TAG)/, its MANIFEST.sha256 and release/dist/$(TAG).tar.gz
+release:
+	@test -n "$(TAG)" || { echo "usage: make release TAG=v1.2.0" >&2; exit 2; }
+	PYTHON=$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) scripts/prepare_release_bundle.sh "$(TAG)"

@@ -168,7 +168,8 @@ def main() -> None:
         arrivals = sorted(twilio.arrivals)
         achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
         print(f"cap {args.mps:g}/s, {args.mps_count} sends: achieved {achieved:.2f}/s "
-              f"({(achieved / args.mps - 1) * 100:+.1f}% of cap), busiest one-second window {busiest_second(arrivals)}, "
+              f"({(achieved / args.mps - 1) * 100:+.1f}% of cap), "
+              f"busiest one-second window {busiest_second(arrivals)}, "
               f"wall {elapsed:.1f} s")
     twilio.stop()
 

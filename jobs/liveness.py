@@ -2,7 +2,7 @@
 
 A send job refreshes two short-lived keys while it runs: one for its identity (which
 `claimed_by` on each recipient names) and one for the batch. When the process dies the keys
-lapse within `TTL_SECONDS`, and recovery knows the claims and the batch are orphaned.
+lapse within `WORKER_HEARTBEAT_SECONDS`, and recovery knows the claims and the batch are orphaned.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import uuid
 
 log = logging.getLogger(__name__)
 
-TTL_SECONDS = 10
-BEAT_SECONDS = 2
+BEATS_PER_TTL = 5
+"""A heartbeat is refreshed five times per lifetime, so one slow beat never lets it lapse."""
 
 
 def new_identity() -> str:
@@ -43,10 +43,12 @@ def batch_has_owner(connection, batch_id: int) -> bool:
 class Heartbeat:
     """Context manager: beats in a daemon thread while the block runs, deletes the keys after."""
 
-    def __init__(self, connection, identity: str, batch_id: int):
+    def __init__(self, connection, identity: str, batch_id: int, ttl: float):
         self.connection = connection
         self.identity = identity
         self.batch_id = batch_id
+        self.ttl_ms = max(int(ttl * 1000), 1000)
+        self.beat = ttl / BEATS_PER_TTL
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{batch_id}", daemon=True)
 
@@ -57,11 +59,11 @@ class Heartbeat:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join(timeout=BEAT_SECONDS * 2)
+        self._thread.join(timeout=self.beat * 2)
         self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
 
     def _run(self) -> None:
-        while not self._stop.wait(BEAT_SECONDS):
+        while not self._stop.wait(self.beat):
             try:
                 self._beat()
             except Exception:  # noqa: BLE001 - Redis blip: keep beating; recovery double-checks before acting
@@ -69,6 +71,6 @@ class Heartbeat:
 
     def _beat(self) -> None:
         pipe = self.connection.pipeline()
-        pipe.set(alive_key(self.identity), self.batch_id, ex=TTL_SECONDS)
-        pipe.set(owner_key(self.batch_id), self.identity, ex=TTL_SECONDS)
+        pipe.set(alive_key(self.identity), self.batch_id, px=self.ttl_ms)
+        pipe.set(owner_key(self.batch_id), self.identity, px=self.ttl_ms)
         pipe.execute()

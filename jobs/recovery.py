@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import timedelta
 
-from jobs.liveness import BEAT_SECONDS, batch_has_owner, is_alive
+from jobs.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
 from jobs.send import finish_batch
 from multisms.config import Settings
 from multisms.db import session_scope
@@ -35,8 +35,6 @@ from multisms.twilio_errors import TWILIO_TO_RECIPIENT
 
 log = logging.getLogger(__name__)
 
-CLAIM_AGE = timedelta(seconds=5)
-"""Claims younger than this are left alone: their send is most likely still in flight."""
 LOOKUP_MARGIN = timedelta(seconds=60)
 """Look for an accepted message from a little before the claim (clock differences)."""
 LOCK_SECONDS = 60
@@ -60,11 +58,13 @@ def recover(settings: Settings, connection, gateway: SmsGateway) -> dict:
 def reconcile_stuck_claims(settings: Settings, connection, gateway: SmsGateway) -> tuple[int, int]:
     """For each claim of a dead run: adopt the message Twilio accepted, or release the claim."""
     with session_scope(settings.database_url) as session:
-        stuck = [(r.id, r.claimed_by) for r in stuck_claims(session, utcnow() - CLAIM_AGE)]
+        claimed_before = utcnow() - timedelta(seconds=settings.worker_heartbeat_seconds)
+        stuck = [(r.id, r.claimed_by) for r in stuck_claims(session, claimed_before)]
     owners = {owner for _, owner in stuck if not is_alive(connection, owner)}
     if not owners:
         return 0, 0
-    time.sleep(BEAT_SECONDS + 1)  # a Redis blip can hide one beat; a dead run misses both looks
+    # a Redis blip can hide one beat; a dead run misses both looks
+    time.sleep(2 * settings.worker_heartbeat_seconds / BEATS_PER_TTL)
     dead = {owner for owner in owners if not is_alive(connection, owner)}
     adopted = released = 0
     for recipient_id, owner in stuck:

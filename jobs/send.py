@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from jobs.liveness import Heartbeat, new_identity
+from multisms import optouts
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
@@ -33,7 +34,6 @@ from multisms.storage import (
     batch_counts,
     cancel_pending,
     claim_recipient,
-    ensure_opted_out,
     get_batch,
     known_sids,
     move_batch,
@@ -65,10 +65,11 @@ def send_batch(batch_id: int) -> dict:
                        batch_id=batch_id, sender=batch.sender, body=batch.body, segments=max(batch.segments, 1),
                        from_slack=batch.slack_channel is not None)
         pending = session.scalars(
-            select(Recipient.id).where(Recipient.batch_id == batch_id, Recipient.status == "pending")
+            select(Recipient.id).where(Recipient.batch_id == batch_id, Recipient.status == "pending",
+                                       Recipient.due_by(utcnow()))
             .order_by(Recipient.id)
         ).all()
-    with Heartbeat(connection, run.identity, batch_id):
+    with Heartbeat(connection, run.identity, batch_id, settings.worker_heartbeat_seconds):
         run.send_all(list(pending))
     outcome = finish_batch(settings, batch_id)
     if run.from_slack:
@@ -131,6 +132,9 @@ class BatchRun:
             if not claim_recipient(session, recipient_id, self.identity):
                 return
             to = session.get(Recipient, recipient_id).number_normalized
+            if optouts.is_opted_out(session, to):  # STOP may arrive after the batch was created
+                advance_recipient(session, recipient_id, "opted_out", error_message="opted out before sending")
+                return
         try:
             result = self._send_with_retries(to)
         except GatewayError as exc:
@@ -193,7 +197,7 @@ class BatchRun:
             record_message(session, direction="outbound", from_number=self.sender, to_number=to, body=self.body,
                            status="failed", error_code=exc.code, batch_id=self.batch_id, recipient_id=recipient_id)
             if exc.code in OPTED_OUT:
-                ensure_opted_out(session, to, "twilio_21610")
+                optouts.add(session, to, "twilio_21610")
         if exc.code in BLOCKING:
             self._pause_if_blocked()
 

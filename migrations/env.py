@@ -3,7 +3,6 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import pool
 
 from multisms.config import get_settings
 from multisms.db import get_engine

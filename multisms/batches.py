@@ -20,17 +20,20 @@ MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 BATCH_MOVES: dict[str, frozenset[str]] = {
-    "draft": frozenset({"pending", "awaiting_approval", "cancelled"}),
-    "awaiting_approval": frozenset({"pending", "cancelled"}),
-    "pending": frozenset({"processing", "paused", "cancelled", "completed", "completed_with_errors", "failed"}),
-    "processing": frozenset({"completed", "completed_with_errors", "failed", "paused", "cancelled"}),
+    "draft": frozenset({"pending", "awaiting_approval", "scheduled", "cancelled"}),
+    "awaiting_approval": frozenset({"pending", "scheduled", "cancelled"}),
+    "scheduled": frozenset({"pending", "cancelled"}),
+    "pending": frozenset({"processing", "paused", "scheduled", "cancelled", "completed", "completed_with_errors",
+                          "failed"}),
+    "processing": frozenset({"completed", "completed_with_errors", "failed", "paused", "scheduled", "cancelled"}),
     "paused": frozenset({"pending", "cancelled"}),
     "completed": frozenset(),
     "completed_with_errors": frozenset({"pending"}),
     "failed": frozenset({"pending"}),
     "cancelled": frozenset(),
 }
-"""Allowed batch status changes; `→ pending` from a finished batch is a retry of its failures."""
+"""Allowed batch status changes; `→ pending` from a finished batch is a retry of its failures.
+`scheduled` waits for its time (a send-later, or recipients in quiet hours) and then becomes `pending`."""
 
 RETRYABLE_RECIPIENT = frozenset({"failed", "undelivered"})
 """Recipients a retry may send again; `invalid` and `opted_out` never, delivered never."""

@@ -12,6 +12,9 @@ from typing import Literal
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from multisms.quiet_hours import QuietHours
+from multisms.timespec import zone_of
+
 DEFAULT_DATABASE_URL = "sqlite:///data/app.db"
 """Local default: a SQLite file under ./data (created on demand)."""
 
@@ -51,6 +54,18 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_embedding_model: str = "text-embedding-3-small"
+    knowledge_dir: str = "data/knowledge"
+    """Where each process keeps its FAISS index (a cache: rebuilt from the database when missing)."""
+    knowledge_index_key: str | None = None
+    """Signs the index files; unset → SECRET_KEY, then OPENAI_API_KEY. Files signed with another key are rebuilt."""
+    ai_min_score: float = 0.35
+    """Cosine similarity the best excerpt needs before the model is asked; below it a person answers."""
+    ai_top_k: int = 4
+    ai_max_replies: int = 5
+    ai_reply_window_minutes: float = 60
+    """At most AI_MAX_REPLIES AI answers per number in this many minutes."""
+    ai_holding_reply: str | None = None
+    """Texted when the AI hands a question to a person; unset → nothing is sent."""
 
     api_token: str | None = None
 
@@ -61,13 +76,34 @@ class Settings(BaseSettings):
     multi_sms_concurrency: int = 16
     multi_sms_approval_threshold: int | None = None
     multi_sms_pause_threshold: int = 10
+    worker_heartbeat_seconds: float = 10
+    """A send job's heartbeat lives this long; a dead worker's claims are taken over after it lapses."""
+    recovery_interval_seconds: float = 10
+    """How often an idle worker looks for orphaned batches and due work."""
     multi_sms_price_per_segment: float = 0.0083
     multi_sms_currency: str = "USD"
+    multi_sms_validity_seconds: int = 14400
+    """Twilio drops a message still queued after this long (ValidityPeriod), so none arrives hours late."""
+    quiet_hours: str | None = None
+    """e.g. `21:00-08:00`: recipients for whom it is that time locally get their text when it ends."""
+    default_timezone: str = "UTC"
+    """How times are read when the author's own zone is unknown (terminal chat, API reminders)."""
+    digest_approval_minutes: int = 120
+    """A digest nobody approves within this long is dropped."""
+    digest_max_chars: int = 320
+    """The longest SMS a digest may be (the model is asked for less)."""
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None
+    conversation_window_hours: float = 72
     auto_reply_mode: Literal["off", "template", "ai"] = "off"
+    auto_reply_template: str = "Thanks for your message! Someone from our team will get back to you soon."
+    auto_reply_window_minutes: float = 60
+    inbound_help_text: str = "You are receiving texts from our team. Reply STOP to opt out, START to opt back in."
     panel_password: str | None = None
+    secret_key: str | None = None
+    """Signs panel sessions; unset → derived from PANEL_PASSWORD so every web worker agrees."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("database_url")
     @classmethod
@@ -78,10 +114,35 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url[len(prefix):]
         return url
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, window: str | None) -> str | None:
+        if window:
+            QuietHours.parse(window)
+        return window
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        zone_of(name)
+        return name
+
+    @field_validator("multi_sms_validity_seconds")
+    @classmethod
+    def _validity_range(cls, seconds: int) -> int:
+        if not 1 <= seconds <= 36000:
+            raise ValueError("MULTI_SMS_VALIDITY_SECONDS must be 1–36000 (Twilio's range)")
+        return seconds
+
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, region: str | None) -> str | None:
         return region.upper() if region else None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, level: str) -> str:
+        return level.upper() if isinstance(level, str) else level
 
     @property
     def twilio_configured(self) -> bool:
@@ -100,6 +161,10 @@ class Settings(BaseSettings):
         """
         configured = self.twilio_messaging_service_sid or self.twilio_default_from
         return configured or (None if self.twilio_configured else CONSOLE_SENDER)
+
+    @property
+    def quiet_window(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours) if self.quiet_hours else None
 
     @property
     def allowed_users(self) -> frozenset[str]:

@@ -70,11 +70,12 @@ class TwilioGateway:
         http_client.session.mount("https://", adapter)
         http_client.session.mount("http://", adapter)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+        self.validity_period = settings.multi_sms_validity_seconds
         if settings.twilio_api_base_url:
             self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
 
     def send(self, *, to: str, body: str, sender: str, status_callback: str | None = None) -> SendResult:
-        params = {"to": to, "body": body}
+        params = {"to": to, "body": body, "validity_period": self.validity_period}
         if MESSAGING_SERVICE_SID.match(sender):
             params["messaging_service_sid"] = sender
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -87,9 +87,16 @@ class Recipient(Base):
     claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    not_before: Mapped[datetime | None]
+    """Quiet hours: not sent before this moment (a deferral, never a drop)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     batch: Mapped[Batch] = relationship(back_populates="recipients")
+
+    @classmethod
+    def due_by(cls, now: datetime):
+        """SQL condition: not held back by quiet hours at `now` (the send job's claim honours it)."""
+        return or_(cls.not_before.is_(None), cls.not_before <= now)
 
 
 class Message(Base):
@@ -136,4 +143,85 @@ class Conversation(Base):
     ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgeDocument(Base):
+    """A text the AI may answer from; its `text` is the source of truth every index is built from."""
+
+    __tablename__ = "knowledge_documents"
+    __table_args__ = (UniqueConstraint("source", "source_ref", name="uq_knowledge_documents_source_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    """`slack` (text typed in Slack), `slack_file`, `folder` (scripts/build_index.py)."""
+    source_ref: Mapped[str | None] = mapped_column(String(500))
+    """The Slack file id or the path inside the folder; None for typed text."""
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of title and text: an index re-embeds a document only when this changes."""
+    chunk_count: Mapped[int | None] = mapped_column(Integer)
+    """Set by the rebuild job; None until the document has been indexed once."""
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeGap(Base):
+    """A question the AI could not answer from the knowledge base: what to write down next."""
+
+    __tablename__ = "knowledge_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    """`sms` (an inbound text) or `slack` (`/multisms ask`)."""
+    reason: Mapped[str] = mapped_column(String(200))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    asked_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Reminder(Base):
+    """A recurring send: a message, numbers and a schedule. Each occurrence becomes a normal batch
+    (`kind` reminder), or an AI-written text that waits for someone's approval (`kind` digest)."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="reminder")
+    body: Mapped[str] = mapped_column(Text)
+    """The message (reminder) or the source text the digest is written from."""
+    numbers: Mapped[str] = mapped_column(Text)
+    """As typed; checked again at each run, so later opt-outs are honoured."""
+    sender: Mapped[str | None] = mapped_column(String(64))
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderRun(Base):
+    """One occurrence of a reminder; unique per (reminder, time), so no occurrence runs twice."""
+
+    __tablename__ = "reminder_runs"
+    __table_args__ = (UniqueConstraint("reminder_id", "occurrence_at", name="uq_reminder_runs_occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
+    occurrence_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    """`sent` (a batch), `missed`, `failed`; digests: `drafting`, `awaiting_approval`, `approved`, `dropped`."""
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    body: Mapped[str | None] = mapped_column(Text)
+    """The digest's text, as written by the AI and shown for approval."""
+    error: Mapped[str | None] = mapped_column(Text)
+    deadline_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

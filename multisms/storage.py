@@ -10,10 +10,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from multisms.batches import FAILURE, IN_FLIGHT, SUCCESS, RECIPIENT_RANK, Validation, check_batch_move
+from multisms.batches import FAILURE, IN_FLIGHT, RECIPIENT_RANK, SUCCESS, Validation, check_batch_move
 from multisms.errors import NotFound
 from multisms.models import Batch, Message, OptOut, Recipient, utcnow
 
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit integers (PostgreSQL `integer`); a larger id cannot exist, so it is not looked up."""
 FINISHED_BATCH = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
 
@@ -83,7 +85,7 @@ def create_batch(session: Session, validation: Validation, *, created_by: str, s
 
 def get_batch(session: Session, batch_id: int) -> Batch:
     """The batch, or `NotFound` with a sentence a person can act on."""
-    batch = session.get(Batch, batch_id)
+    batch = session.get(Batch, batch_id) if 1 <= batch_id <= MAX_ID else None
     if batch is None:
         raise NotFound(f"No batch #{batch_id}.")
     return batch
@@ -149,7 +151,7 @@ def claim_recipient(session: Session, recipient_id: int, worker: str) -> bool:
     """`pending → sending` in one UPDATE; only the worker whose UPDATE hit the row may send."""
     claimed = session.execute(
         update(Recipient)
-        .where(Recipient.id == recipient_id, Recipient.status == "pending")
+        .where(Recipient.id == recipient_id, Recipient.status == "pending", Recipient.due_by(utcnow()))
         .values(status="sending", claimed_by=worker, claimed_at=utcnow(), attempts=Recipient.attempts + 1,
                 updated_at=utcnow())
     )
@@ -201,17 +203,6 @@ def cancel_pending(session: Session, batch_id: int) -> int:
     ).rowcount
 
 
-def ensure_opted_out(session: Session, number: str, source: str) -> None:
-    """Record an opt-out unless the number already has one (safe when two workers race)."""
-    if session.get(OptOut, number) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(OptOut(number=number, source=source))
-    except IntegrityError:
-        pass
-
-
 def known_sids(session: Session, sids: list[str]) -> set[str]:
     """Which of these message SIDs are already recorded (so a lookup never adopts one twice)."""
     if not sids:
@@ -249,3 +240,30 @@ def stuck_claims(session: Session, claimed_before: datetime) -> list[Recipient]:
 def unfinished_batches(session: Session) -> list[Batch]:
     """Batches that should be sending: confirmed, being sent, or waiting for a worker."""
     return list(session.scalars(select(Batch).where(Batch.status.in_(("pending", "processing")))).all())
+
+
+def record_inbound(session: Session, *, sid: str, from_number: str, to_number: str, body: str) -> Message | None:
+    """Store an incoming SMS once per MessageSid; None when Twilio sent it before (a retry)."""
+    if session.scalar(select(Message.id).where(Message.sid == sid)) is not None:
+        return None
+    try:
+        with session.begin_nested():
+            message = record_message(session, direction="inbound", from_number=from_number, to_number=to_number,
+                                     body=body, status="received", sid=sid)
+    except IntegrityError:
+        return None
+    return message
+
+
+def recent_recipient(session: Session, number: str, since: datetime) -> Recipient | None:
+    """The latest batch recipient row for this number sent since `since` (to find the batch thread)."""
+    return session.scalars(
+        select(Recipient).where(Recipient.number_normalized == number, Recipient.sent_at >= since)
+        .order_by(Recipient.sent_at.desc()).limit(1)
+    ).first()
+
+
+def inbound_count(session: Session, number: str, since: datetime) -> int:
+    """How many messages this number sent us since `since` (auto-responder loops send many)."""
+    return session.scalar(select(func.count()).select_from(Message).where(
+        Message.direction == "inbound", Message.from_number == number, Message.created_at >= since)) or 0

@@ -20,7 +20,7 @@ from multisms.db import dispose, get_engine, migrate
 from multisms.models import Base
 from multisms.queues import QUEUE_NAMES, get_queue
 
-pytest_plugins = ["tests.standins.fixtures"]
+pytest_plugins = ["tests.standins.fixtures", "tests.slack_helpers"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -103,6 +103,8 @@ def configure(monkeypatch, database_url, redis_conn, twilio_api):
         "PUBLIC_BASE_URL": "http://localhost",
         "TWILIO_TIMEOUT_SECONDS": "5",
         "MULTI_SMS_MPS": "1000",
+        "WORKER_HEARTBEAT_SECONDS": "2",
+        "RECOVERY_INTERVAL_SECONDS": "2",
     }
 
     def apply(**values) -> Settings:

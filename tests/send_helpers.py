@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tests.standins.twilio_api import sign
-
 from multisms import intake
 from multisms.db import session_scope
 from multisms.models import Recipient
 from multisms.queues import enqueue_send, redis_connection
+from tests.standins.twilio_api import sign
 
 
 def numbers(count: int, start: int = 0) -> list[str]:

@@ -40,7 +40,8 @@ def test_three_spellings_of_one_number_are_one_recipient(client, auth, run_jobs,
 
 
 def test_created_batch_is_sent_through_twilio_with_sender_and_callback(client, auth, run_jobs, twilio_api):
-    response = client.post(BATCHES, headers=auth, json={"body": "Meeting at 5", "numbers": "+48600123456, +48600123457"})
+    response = client.post(BATCHES, headers=auth,
+                           json={"body": "Meeting at 5", "numbers": "+48600123456, +48600123457"})
     batch_id = response.json["batch"]["id"]
     assert response.json["batch"]["status"] == "pending"
 
@@ -236,3 +237,9 @@ def test_without_twilio_the_console_gateway_sends_and_recipients_end_sent(make_c
     statuses = [r["status"] for r in client.get(f"{BATCHES}/{batch_id}/recipients", headers=auth).json["items"]]
     assert statuses == ["sent", "sent"]
     assert twilio_api.create_attempts == 0
+
+
+@pytest.mark.parametrize("batch_id", [2**31, 2**63, 10**30])
+def test_an_impossibly_large_batch_id_is_404_not_a_crash(client, auth, batch_id):
+    assert client.get(f"{BATCHES}/{batch_id}", headers=auth).status_code == 404
+    assert client.post(f"{BATCHES}/{batch_id}/cancel", headers=auth).status_code == 404

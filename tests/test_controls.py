@@ -51,7 +51,8 @@ def test_simultaneous_confirms_have_one_winner(settings):
 def test_large_batches_wait_for_a_second_person(settings):
     batch_id = draft(settings, count=5)
     with session_scope(settings.database_url) as session:
-        assert controls.confirm(session, batch_id, by="slack:UAUTHOR", approval_threshold=4).status == "awaiting_approval"
+        confirmed = controls.confirm(session, batch_id, by="slack:UAUTHOR", approval_threshold=4)
+        assert confirmed.status == "awaiting_approval"
     with session_scope(settings.database_url) as session, pytest.raises(InvalidTransition, match="someone else"):
         controls.approve(session, batch_id, by="slack:UAUTHOR")
     with session_scope(settings.database_url) as session:

@@ -7,54 +7,14 @@ we kill every process in the tree, as an OOM killer or a dyno restart would.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
-
-import psutil
 
 from multisms.db import session_scope
 from multisms.models import Batch
+from tests.processes import kill_tree, start_worker, wait_until
 from tests.send_helpers import create_batch, numbers, statuses
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
-
-
-def start_worker(name: str, log_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    log = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "jobs.worker", "--name", name], env=env, cwd=log_dir,
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
-def kill_tree(process: subprocess.Popen) -> int:
-    """SIGKILL the worker and every descendant (work-horse, scheduler). Returns how many died."""
-    try:
-        root = psutil.Process(process.pid)
-        tree = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for member in tree:
-        try:
-            member.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(tree, timeout=10)
-    process.wait(timeout=10)
-    return len(tree)
-
-
-def wait_until(condition, timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def batch_status(settings, batch_id: int) -> str:
@@ -63,13 +23,15 @@ def batch_status(settings, batch_id: int) -> str:
 
 
 def test_killed_worker_mid_batch_every_recipient_reached_exactly_once(configure, twilio_api, tmp_path):
-    settings = configure(MULTI_SMS_CONCURRENCY="4")
+    # production timings: 10 s heartbeat, recovery every 10 s
+    settings = configure(MULTI_SMS_CONCURRENCY="4", WORKER_HEARTBEAT_SECONDS="10", RECOVERY_INTERVAL_SECONDS="10")
     twilio_api.latency = 0.05
     recipients = numbers(250)
     batch_id = create_batch(settings, recipients, body="Crash-safe hello")
     first = start_worker("crash-first", tmp_path)
     try:
-        assert wait_until(lambda: len(twilio_api.messages) >= 80, timeout=60), (tmp_path / "crash-first.log").read_text()
+        started = wait_until(lambda: len(twilio_api.messages) >= 80, timeout=60)
+        assert started, (tmp_path / "crash-first.log").read_text()
     finally:
         killed = kill_tree(first)
     assert killed >= 2  # the worker and its work-horse at least

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+from jobs.send import send_batch
 from multisms.db import session_scope
 from multisms.models import Batch, Message, OptOut
 from tests.send_helpers import create_batch, numbers, post_signed, recipient, statuses
-
-from jobs.send import send_batch
 
 
 def batch_row(settings, batch_id: int) -> Batch:

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -26,7 +26,8 @@ TO, FROM, MG = "+48500100200", "+15005550006", "MG" + "a" * 32
 
 
 def _cos(a, b):
-    return sum(x * y for x, y in zip(a, b)) / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
 
 # --------------------------------------------------------------------------- Twilio
@@ -102,7 +103,7 @@ def test_twilio_rate_limit_and_server_error(twilio_api):
 
 def test_twilio_list_filters_pagination_and_fetch(twilio_api):
     client = twilio_api.client()
-    day1 = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+    day1 = datetime(2024, 3, 1, 12, tzinfo=UTC)
     for i, to in enumerate([TO, "+48999", TO, TO]):
         twilio_api.clock = lambda d=day1 + timedelta(days=i): d
         client.messages.create(to=to, from_=FROM, body=f"m{i}")
@@ -111,11 +112,11 @@ def test_twilio_list_filters_pagination_and_fetch(twilio_api):
     assert twilio_api.requests[-1].query["To"] == TO
     paged = list(client.messages.stream(to=TO, page_size=2))
     assert [m.body for m in paged] == ["m3", "m2", "m0"]  # followed next_page_uri
-    after = client.messages.list(date_sent_after=datetime(2024, 3, 2, tzinfo=timezone.utc))
+    after = client.messages.list(date_sent_after=datetime(2024, 3, 2, tzinfo=UTC))
     assert sorted(m.body for m in after) == ["m1", "m2", "m3"]
     assert "DateSent>" in twilio_api.requests[-1].query
-    window = client.messages.list(date_sent_after=datetime(2024, 3, 2, tzinfo=timezone.utc),
-                                  date_sent_before=datetime(2024, 3, 3, tzinfo=timezone.utc))
+    window = client.messages.list(date_sent_after=datetime(2024, 3, 2, tzinfo=UTC),
+                                  date_sent_before=datetime(2024, 3, 3, tzinfo=UTC))
     assert [m.body for m in window] == ["m1"]
     assert client.messages(mine[0].sid).fetch().body == "m3"
     with pytest.raises(TwilioRestException) as exc:

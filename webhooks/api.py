@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from multisms import controls, intake
+from multisms import controls, intake, optouts, scheduling
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
+from multisms.models import utcnow
 from multisms.queues import enqueue_send
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
-from webhooks import resources
+from webhooks import resources, schedule_api
 from webhooks.openapi import SPEC
 from webhooks.serializers import batch_json, recipient_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_blueprint(schedule_api.bp)  # reschedule, reminders, digests: same token check
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -35,6 +37,8 @@ class CreateBatch(BaseModel):
     numbers: str | None = Field(default=None, max_length=200_000)
     sender: str | None = None
     dry_run: bool = False
+    scheduled_at: str | None = None
+    """ISO 8601 with an offset: send later (the batch waits as `scheduled`)."""
 
     @model_validator(mode="after")
     def _one_list(self):
@@ -73,18 +77,23 @@ def create_batch():
     except ValidationError as exc:
         return jsonify(error="Invalid request.", problems=_field_problems(exc)), 400
     settings, session = resources.settings(), resources.db()
+    send_at = schedule_api.send_time(data.scheduled_at)
     numbers = data.recipients if data.recipients is not None else data.numbers
     validation = intake.check(session, settings, body=data.body, numbers=numbers, sender=data.sender)
+    quiet = schedule_api.quiet_summary(settings, validation, send_at)
     if data.dry_run:
-        return jsonify(validation=validation.to_dict()), 200
+        return jsonify(validation=validation.to_dict(), quiet_hours=quiet), 200
     try:
         batch = intake.submit(session, validation, created_by="api", confirmed=True)
     except BatchRejected as exc:
         return jsonify(error="Batch rejected.", problems=exc.problems, validation=validation.to_dict()), 422
+    batch.scheduled_at = send_at
+    now = utcnow()
+    scheduling.hold(session, settings, batch, now)
     session.commit()
-    enqueue_send(resources.redis(), batch.id)
+    scheduling.queue_start(resources.redis(), batch.id, batch.status, batch.scheduled_at, None, now=now)
     counts = batch_counts(session, [batch.id])[batch.id]
-    return jsonify(batch=batch_json(batch, counts), validation=validation.to_dict()), 201
+    return jsonify(batch=batch_json(batch, counts), validation=validation.to_dict(), quiet_hours=quiet), 201
 
 
 @bp.get("/multi-sms/batches")
@@ -117,6 +126,21 @@ def recipients(batch_id: int):
     items, total = list_recipients(resources.db(), batch_id, limit=limit, offset=offset,
                                    status=request.args.get("status"))
     return jsonify(items=[recipient_json(r) for r in items], count=len(items), total=total)
+
+
+@bp.get("/opt-outs")
+def opt_outs():
+    """Numbers that opted out, newest first; `format=csv` downloads them all."""
+    session = resources.db()
+    if request.args.get("format") == "csv":
+        rows, _ = optouts.list_all(session, limit=10**6)
+        lines = ["number,since,source"] + [f"{r.number},{r.since.isoformat()},{r.source}" for r in rows]
+        return Response("\n".join(lines) + "\n", mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=opt-outs.csv"})
+    limit, offset = _page()
+    rows, total = optouts.list_all(session, limit=limit, offset=offset)
+    items = [{"number": r.number, "since": r.since.isoformat(), "source": r.source} for r in rows]
+    return jsonify(items=items, count=len(items), total=total)
 
 
 @bp.post("/multi-sms/batches/<int:batch_id>/cancel")

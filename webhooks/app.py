@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from multisms.config import Settings, get_settings
-from webhooks import api, health, resources, twilio
+from multisms.logging_setup import configure_logging
+from webhooks import api, health, panel, resources, slack, twilio
 
 MAX_REQUEST_BYTES = 1024 * 1024
 """250 numbers and a 1600-character body fit many times over; anything bigger is refused."""
@@ -18,14 +17,16 @@ MAX_REQUEST_BYTES = 1024 * 1024
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the web app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the panel serves its own assets under /panel/static
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     resources.init_app(app, settings)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    slack.init_app(app, settings)
     app.register_blueprint(twilio.bp)
+    panel.init_app(app, settings)
     app.register_error_handler(HTTPException, _json_error)
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from webhooks import schedule_openapi
+
 _NULLABLE_STR = {"type": ["string", "null"]}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -18,10 +20,11 @@ def _errors(*codes: int) -> dict:
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
 
-_BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_BATCH_ID = {"name": "batch_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000000}},
 ]
 
 def _control(summary: str) -> dict:
@@ -55,7 +58,8 @@ SPEC = {
                              "failure_count", "invalid_count", "pending_count", "created_at"],
                 "properties": {
                     "id": {"type": "integer"}, "body": {"type": "string"}, "sender_identity": {"type": "string"},
-                    "status": {"type": "string", "enum": ["draft", "pending", "processing", "paused", "completed",
+                    "status": {"type": "string", "enum": ["draft", "awaiting_approval", "scheduled", "pending",
+                                                          "processing", "paused", "completed",
                                                           "completed_with_errors", "failed", "cancelled"]},
                     "error": _NULLABLE_STR,
                     "total_recipients": {"type": "integer"}, "success_count": {"type": "integer"},
@@ -103,9 +107,11 @@ SPEC = {
                 "properties": {
                     "body": {"type": "string", "description": "1–1600 characters"},
                     "recipients": {"type": "array", "items": {"type": "string"}, "maxItems": 5000},
-                    "numbers": {"type": "string", "description": "numbers separated by commas, spaces or lines"},
+                    "numbers": {"type": "string", "maxLength": 200000,
+                                "description": "numbers separated by commas, spaces or lines"},
                     "sender": {"type": "string", "description": "+E.164 number, MG… service SID or alphanumeric"},
                     "dry_run": {"type": "boolean", "description": "validate only; nothing is stored or sent"},
+                    "scheduled_at": schedule_openapi.SCHEDULED_AT,
                 },
             },
         },
@@ -121,13 +127,17 @@ SPEC = {
             "post": {
                 "summary": "Validate and queue a batch (or only validate with dry_run)",
                 "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateBatch"}}}},
+                                "content": {"application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CreateBatch"}}}},
                 "responses": {
                     "201": _json({"type": "object", "required": ["batch", "validation"], "properties": {
                         "batch": {"$ref": "#/components/schemas/Batch"},
-                        "validation": {"$ref": "#/components/schemas/Validation"}}}, "Created and queued"),
+                        "validation": {"$ref": "#/components/schemas/Validation"},
+                        "quiet_hours": schedule_openapi.QUIET_HOURS}},
+                        "Created and queued (or `scheduled` until `scheduled_at`)"),
                     "200": _json({"type": "object", "properties": {
-                        "validation": {"$ref": "#/components/schemas/Validation"}}}, "dry_run result"),
+                        "validation": {"$ref": "#/components/schemas/Validation"},
+                        "quiet_hours": schedule_openapi.QUIET_HOURS}}, "dry_run result"),
                     **_errors(400, 401, 422, 503),
                 },
             },
@@ -150,15 +160,31 @@ SPEC = {
                 "batch": {"$ref": "#/components/schemas/Batch"}}}, "The batch"), **_errors(401, 404, 503)},
         }},
         "/api/multi-sms/batches/{batch_id}/recipients": {"get": {
-            "summary": "A batch's recipients", "parameters": [_BATCH_ID, *_PAGING,
-                                                               {"name": "status", "in": "query", "schema": {"type": "string"}}],
+            "summary": "A batch's recipients",
+            "parameters": [_BATCH_ID, *_PAGING, {"name": "status", "in": "query", "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object", "required": ["items", "count"], "properties": {
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Recipient"}},
                 "count": {"type": "integer"}, "total": {"type": "integer"}}}, "Recipients"),
                 **_errors(400, 401, 404, 503)},
         }},
+        "/api/opt-outs": {"get": {
+            "summary": "Numbers that opted out (STOP, Slack, API, Twilio 21610)",
+            "parameters": [*_PAGING, {"name": "format", "in": "query",
+                                      "schema": {"type": "string", "enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "A page of opt-outs, or all of them as CSV", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["items", "count"], "properties": {
+                    "items": {"type": "array", "items": {"type": "object", "properties": {
+                        "number": {"type": "string"}, "since": {"type": "string", "format": "date-time"},
+                        "source": {"type": "string"}}}},
+                    "count": {"type": "integer"}, "total": {"type": "integer"}}}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                **_errors(400, 401, 503)},
+        }},
         "/api/multi-sms/batches/{batch_id}/cancel": _control("Stop sending; sent messages stay sent"),
         "/api/multi-sms/batches/{batch_id}/resume": _control("Continue a paused batch"),
-        "/api/multi-sms/batches/{batch_id}/retry": _control("Send again to recipients that failed (never to delivered ones)"),
+        "/api/multi-sms/batches/{batch_id}/retry": _control(
+            "Send again to recipients that failed (never to delivered ones)"),
     },
 }
+SPEC["components"]["schemas"].update(schedule_openapi.SCHEMAS)
+SPEC["paths"].update(schedule_openapi.PATHS)

@@ -34,9 +34,9 @@ def batch_json(batch: Batch, counts: BatchCounts) -> dict:
 
 
 def recipient_json(recipient: Recipient) -> dict:
-    error = None
-    if recipient.error_code or recipient.error_message:
-        error = f"{recipient.error_code}: {recipient.error_message}" if recipient.error_code else recipient.error_message
+    error = recipient.error_message
+    if recipient.error_code:
+        error = f"{recipient.error_code}: {recipient.error_message}"
     return {
         "id": recipient.id,
         "batch_id": recipient.batch_id,

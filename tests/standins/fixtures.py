@@ -8,7 +8,7 @@ Enable with ``pytest_plugins = ["tests.standins.fixtures"]`` or
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -31,15 +31,16 @@ import re
 import struct
 import time
 import uuid
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 from .server import Request, Response, StandIn, json_response
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-Reply = Union[str, dict, Callable[[dict], Union[str, dict]]]
+Reply = str | dict | Callable[[dict], str | dict]
 
 
-def embed(text: Union[str, list], dim: int = 64) -> list[float]:
+def embed(text: str | list, dim: int = 64) -> list[float]:
     """Deterministic unit vector: hashed bag of words (or of token ids)."""
     tokens = [str(t) for t in text] if isinstance(text, list) else _WORD.findall(text.lower())
     vec = [0.0] * dim
@@ -58,7 +59,7 @@ def _text_of(content: Any) -> str:
     return content or ""
 
 
-def openai_error(status: int, message: str, type_: str, code: Optional[str], headers=None) -> Response:
+def openai_error(status: int, message: str, type_: str, code: str | None, headers=None) -> Response:
     return json_response({"error": {"message": message, "type": type_, "param": None, "code": code}},
                          status, headers)
 
@@ -75,7 +76,7 @@ class OpenAIStandIn(StandIn):
     def _init_state(self) -> None:
         self.chat_requests: list[dict] = []
         self.embedding_requests: list[dict] = []
-        self.api_keys: list[Optional[str]] = []
+        self.api_keys: list[str | None] = []
 
     def reset(self) -> None:
         with self.lock:
@@ -86,7 +87,7 @@ class OpenAIStandIn(StandIn):
     def base_url(self) -> str:
         return self.root_url + "/v1"
 
-    def rate_limit_next(self, n: int = 1, retry_after: Optional[float] = None) -> None:
+    def rate_limit_next(self, n: int = 1, retry_after: float | None = None) -> None:
         """Next n API calls answer 429; ``retry_after`` (s) adds a ``retry-after`` header."""
         self.arm("rate_limit", n, retry_after=retry_after)
 
@@ -146,7 +147,7 @@ class OpenAIStandIn(StandIn):
             {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]})
 
     @staticmethod
-    def _stream(base: dict, message: dict, finish: str, usage: Optional[dict]) -> Response:
+    def _stream(base: dict, message: dict, finish: str, usage: dict | None) -> Response:
         """SSE: one delta with the whole message, a finish chunk, usage if asked, [DONE]."""
         delta = {k: v for k, v in message.items() if k != "refusal"}
         if delta.get("tool_calls"):

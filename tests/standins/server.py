@@ -19,7 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -47,7 +47,7 @@ class Request:
     form: dict = field(default_factory=dict)  # form-urlencoded body
     json: Any = None  # JSON body
 
-    def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
 
     @property
@@ -72,12 +72,12 @@ class Response:
     headers: dict = field(default_factory=dict)
 
 
-def json_response(obj: Any, status: int = 200, headers: Optional[dict] = None) -> Response:
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(status, json.dumps(obj).encode(), "application/json", dict(headers or {}))
 
 
 def text_response(text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8",
-                  headers: Optional[dict] = None) -> Response:
+                  headers: dict | None = None) -> Response:
     return Response(status, text.encode(), content_type, dict(headers or {}))
 
 
@@ -151,7 +151,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # we join our own workers, with a deadline
     request_queue_size = 256  # ~50 concurrent SDK clients must not see refusals
 
-    def __init__(self, standin: "StandIn"):
+    def __init__(self, standin: StandIn):
         self.standin = standin
         self.conns: set = set()
         self.workers: set = set()
@@ -190,11 +190,11 @@ class StandIn:
         self.errors: list[str] = []  # tracebacks of stand-in bugs; fixtures assert it is empty
         self._faults: dict[str, list] = {}
         self._stopping = threading.Event()
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "StandIn":
+    def start(self) -> StandIn:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self)
@@ -265,7 +265,7 @@ class StandIn:
         with self.lock:
             self._faults.setdefault(name, []).extend([info] * int(n))
 
-    def take(self, name: str) -> Optional[dict]:
+    def take(self, name: str) -> dict | None:
         """Consume one armed fault; None when none is left."""
         with self.lock:
             queue = self._faults.get(name)

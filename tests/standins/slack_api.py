@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Any, Optional
+from typing import Any
 
 from .server import Request, Response, StandIn, json_response, text_response
 
@@ -88,11 +88,11 @@ class SlackStandIn(StandIn):
     def response_url(self, name: str = "r1") -> str:
         return f"{self.root_url}/response/{name}"
 
-    def responses(self, name: Optional[str] = None) -> list:
+    def responses(self, name: str | None = None) -> list:
         with self.lock:
             return [body for n, body in self._responses if name is None or n == name]
 
-    def calls(self, method: Optional[str] = None) -> list[dict]:
+    def calls(self, method: str | None = None) -> list[dict]:
         """Parsed request bodies (JSON-string fields decoded), in order."""
         with self.lock:
             return [c["body"] for c in self.api_calls if method is None or c["method"] == method]
@@ -100,7 +100,7 @@ class SlackStandIn(StandIn):
     def count(self, method: str) -> int:
         return len(self.calls(method))
 
-    def messages(self, channel: Optional[str] = None) -> list[dict]:
+    def messages(self, channel: str | None = None) -> list[dict]:
         """Messages currently stored (posted, then possibly updated), ordered by ts."""
         with self.lock:
             found = [m for (c, _), m in self._messages.items() if channel is None or c == channel]
@@ -176,14 +176,14 @@ class SlackStandIn(StandIn):
         return json_response(handler(body))
 
     @staticmethod
-    def _fail(error: str, errors: Optional[list] = None) -> dict:
+    def _fail(error: str, errors: list | None = None) -> dict:
         out: dict = {"ok": False, "error": error}
         if errors:
             out["errors"] = errors
             out["response_metadata"] = {"messages": ["[ERROR] " + e for e in errors]}
         return out
 
-    def _message_problem(self, b: dict, need_content: bool = True) -> Optional[dict]:
+    def _message_problem(self, b: dict, need_content: bool = True) -> dict | None:
         if not b.get("channel"):
             return self._fail("channel_not_found")
         if need_content and not (b.get("text") or b.get("blocks") or b.get("attachments")):
@@ -230,7 +230,7 @@ class SlackStandIn(StandIn):
             return self._fail("user_not_in_channel")
         return self._message_problem(b) or {"ok": True, "message_ts": self.next_ts()}
 
-    def _view(self, view: Any, view_id: Optional[str] = None) -> dict:
+    def _view(self, view: Any, view_id: str | None = None) -> dict:
         if not isinstance(view, dict):
             return self._fail("invalid_arguments")
         view_id = view_id or "V" + uuid.uuid4().hex[:10].upper()

@@ -30,9 +30,10 @@ import base64
 import re
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any, Callable, Optional, Union
+from typing import Any
 from urllib.parse import urlencode
 
 from .server import Request, Response, StandIn, json_response
@@ -71,14 +72,14 @@ def num_segments(body: str) -> int:
     return 1 if units <= single else -(-units // multi)
 
 
-def twilio_error(code: int, status: int, message: Optional[str] = None, headers=None, **fmt) -> Response:
+def twilio_error(code: int, status: int, message: str | None = None, headers=None, **fmt) -> Response:
     text = message or ERRORS.get(code, "Error").format(**{"to": "", "path": "", **fmt})
     body = {"code": code, "message": text, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}
     return json_response(body, status, headers)
 
 
-def sign(auth_token: str, url: str, params: dict, algorithm: Optional[str] = None) -> str:
+def sign(auth_token: str, url: str, params: dict, algorithm: str | None = None) -> str:
     """X-Twilio-Signature for a webhook POST of ``params`` to ``url`` (real SDK code)."""
     from twilio.request_validator import RequestValidator
     return RequestValidator(auth_token).compute_signature(url, params, algorithm)
@@ -91,14 +92,14 @@ def _country(number: str) -> str:
     return ""
 
 
-def _parse_when(value: str, upper: bool) -> Optional[datetime]:
+def _parse_when(value: str, upper: bool) -> datetime | None:
     """'YYYY-MM-DD' (whole day, inclusive) or ISO-8601 datetime; None if unparsable."""
     try:
         if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
             return day + timedelta(days=1) - timedelta(microseconds=1) if upper else day
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -111,7 +112,7 @@ class TwilioStandIn(StandIn):
         super().__init__(latency)
         self.account_sid, self.auth_token = account_sid, auth_token
         self.service_from = "+15005550006"  # sender reported in callbacks for MG-only messages
-        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # tz-aware; tests may pin it
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tz-aware; tests may pin it
         self._expected_auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._init_state()
 
@@ -121,7 +122,7 @@ class TwilioStandIn(StandIn):
         self.create_attempts = 0
         self._by_sid: dict[str, tuple[datetime, dict]] = {}
         self._counts: Counter = Counter()
-        self._fail: dict[str, tuple[int, int, Optional[str]]] = {}
+        self._fail: dict[str, tuple[int, int, str | None]] = {}
 
     def reset(self) -> None:
         with self.lock:
@@ -146,7 +147,7 @@ class TwilioStandIn(StandIn):
         return self.attach(Client(self.account_sid, self.auth_token, http_client=http, environment={}))
 
     # -- fault injection ----------------------------------------------------
-    def fail_number(self, to: str, code: int = 21211, status: int = 400, message: Optional[str] = None) -> None:
+    def fail_number(self, to: str, code: int = 21211, status: int = 400, message: str | None = None) -> None:
         """Every create to ``to`` answers Twilio error ``code`` (until reset)."""
         with self.lock:
             self._fail[to] = (code, status, message)
@@ -165,7 +166,7 @@ class TwilioStandIn(StandIn):
         with self.lock:
             return self._counts[number]
 
-    def set_status(self, sid: str, status: str, error_code: Optional[int] = None) -> dict:
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> dict:
         """Advance a stored message (e.g. 'delivered', 'failed'); date_sent is set when sent."""
         with self.lock:
             msg = self._by_sid[sid][1]
@@ -174,7 +175,7 @@ class TwilioStandIn(StandIn):
                 msg["date_sent"] = msg["date_updated"]
             return msg
 
-    def status_callback_form(self, message: Union[dict, str], status: str, error_code: Optional[int] = None) -> dict:
+    def status_callback_form(self, message: dict | str, status: str, error_code: int | None = None) -> dict:
         """The form Twilio POSTs to StatusCallback for ``message`` (dict or sid)."""
         msg = self._by_sid[message][1] if isinstance(message, str) else message
         form = {"MessageSid": msg["sid"], "SmsSid": msg["sid"], "AccountSid": msg["account_sid"],
@@ -186,7 +187,7 @@ class TwilioStandIn(StandIn):
             form["ErrorCode"] = str(error_code)
         return form
 
-    def inbound_form(self, from_: str, to: str, body: str, sid: Optional[str] = None) -> dict:
+    def inbound_form(self, from_: str, to: str, body: str, sid: str | None = None) -> dict:
         """The form Twilio POSTs to a number's incoming-SMS webhook."""
         sid = sid or "SM" + uuid.uuid4().hex
         return {"ToCountry": _country(to), "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
@@ -247,7 +248,7 @@ class TwilioStandIn(StandIn):
             self.sleep(hang["seconds"])
         return json_response(msg, 201, {"Twilio-Request-Id": "RQ" + uuid.uuid4().hex})
 
-    def _store(self, f: dict, to: str, from_: Optional[str], service: Optional[str]) -> dict:
+    def _store(self, f: dict, to: str, from_: str | None, service: str | None) -> dict:
         now = self.clock()
         sid = "SM" + uuid.uuid4().hex
         base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
