@@ -49,6 +49,19 @@ class CreateBatch(BaseModel):
         return self
 
 
+@bp.errorhandler(NotFound)
+def not_found(error: NotFound):
+    """Any missing batch, reminder or draft, in this blueprint or the ones nested in it."""
+    return jsonify(error=str(error)), 404
+
+
+@bp.errorhandler(InvalidTransition)
+def conflict(error: InvalidTransition):
+    """Not possible in the current state (already sent, already decided…): nothing was changed."""
+    resources.db().rollback()
+    return jsonify(error=str(error)), 409
+
+
 @bp.before_request
 def require_token():
     token = resources.settings().api_token
@@ -115,13 +128,13 @@ def batches():
 @bp.get("/multi-sms/batches/<int:batch_id>")
 def batch(batch_id: int):
     session = resources.db()
-    found = _batch_or_404(batch_id)
+    found = get_batch(session, batch_id)
     return jsonify(batch=batch_json(found, batch_counts(session, [batch_id])[batch_id]))
 
 
 @bp.get("/multi-sms/batches/<int:batch_id>/recipients")
 def recipients(batch_id: int):
-    _batch_or_404(batch_id)
+    get_batch(resources.db(), batch_id)
     limit, offset = _page(default=None)
     items, total = list_recipients(resources.db(), batch_id, limit=limit, offset=offset,
                                    status=request.args.get("status"))
@@ -162,25 +175,13 @@ def retry(batch_id: int):
 
 
 def _control(batch_id: int, action, *, send: bool):
-    _batch_or_404(batch_id)
     session = resources.db()
-    try:
-        action(session)
-    except InvalidTransition as exc:
-        session.rollback()
-        return jsonify(error=str(exc)), 409
+    action(session)
     session.commit()
     if send:
         enqueue_send(resources.redis(), batch_id)
     batch = get_batch(session, batch_id)
     return jsonify(batch=batch_json(batch, batch_counts(session, [batch_id])[batch_id]))
-
-
-def _batch_or_404(batch_id: int):
-    try:
-        return get_batch(resources.db(), batch_id)
-    except NotFound as exc:
-        abort(404, str(exc))
 
 
 def _page(default: int | None = DEFAULT_PAGE) -> tuple[int | None, int]:

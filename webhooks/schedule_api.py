@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from multisms import digests, reminders, scheduling
 from multisms.batches import Validation
 from multisms.config import Settings
-from multisms.errors import BatchRejected, InvalidTransition, NotFound
+from multisms.errors import BatchRejected
 from multisms.models import Reminder, ReminderRun, utcnow
 from multisms.quiet_hours import plan
 from multisms.storage import batch_counts
@@ -68,13 +68,7 @@ def reschedule(batch_id: int):
     data = _body(Reschedule)
     when = send_time(data.scheduled_at)
     session = resources.db()
-    try:
-        batch = scheduling.reschedule(session, batch_id, when)
-    except NotFound as exc:
-        abort(404, str(exc))
-    except InvalidTransition as exc:
-        session.rollback()
-        return jsonify(error=str(exc)), 409
+    batch = scheduling.reschedule(session, batch_id, when)
     session.commit()
     if batch.status == "scheduled":
         scheduling.queue_start(resources.redis(), batch_id, batch.status, when, batch.slack_channel, now=utcnow())
@@ -113,7 +107,7 @@ def create_reminder():
 
 @bp.get("/reminders/<int:reminder_id>")
 def get_reminder(reminder_id: int):
-    return jsonify(reminder=reminder_json(_reminder_or_404(reminder_id)))
+    return jsonify(reminder=reminder_json(reminders.get_reminder(resources.db(), reminder_id)))
 
 
 @bp.post("/reminders/<int:reminder_id>/pause")
@@ -128,7 +122,7 @@ def resume_reminder(reminder_id: int):
 
 @bp.delete("/reminders/<int:reminder_id>")
 def delete_reminder(reminder_id: int):
-    _reminder_or_404(reminder_id)
+    reminders.get_reminder(resources.db(), reminder_id)
     session = resources.db()
     reminders.remove(session, reminder_id)
     session.commit()
@@ -148,11 +142,6 @@ def approve_draft(run_id: int):
     settings, session, now = resources.settings(), resources.db(), utcnow()
     try:
         batch = digests.approve(session, settings, run_id, by="api", now=now)
-    except NotFound as exc:
-        abort(404, str(exc))
-    except InvalidTransition as exc:
-        session.rollback()
-        return jsonify(error=str(exc)), 409
     except BatchRejected as exc:
         session.rollback()
         return jsonify(error="The digest can't be sent.", problems=exc.problems), 422
@@ -165,13 +154,7 @@ def approve_draft(run_id: int):
 @bp.post("/digest-drafts/<int:run_id>/drop")
 def drop_draft(run_id: int):
     session = resources.db()
-    try:
-        run = digests.drop(session, run_id, by="api", now=utcnow())
-    except NotFound as exc:
-        abort(404, str(exc))
-    except InvalidTransition as exc:
-        session.rollback()
-        return jsonify(error=str(exc)), 409
+    run = digests.drop(session, run_id, by="api", now=utcnow())
     session.commit()
     return jsonify(draft=run_json(run))
 
@@ -195,18 +178,11 @@ def run_json(run: ReminderRun) -> dict:
 
 
 def _change(reminder_id: int, action):
-    _reminder_or_404(reminder_id)
+    reminders.get_reminder(resources.db(), reminder_id)
     session = resources.db()
     reminder = action(session)
     session.commit()
     return jsonify(reminder=reminder_json(reminder))
-
-
-def _reminder_or_404(reminder_id: int) -> Reminder:
-    try:
-        return reminders.get_reminder(resources.db(), reminder_id)
-    except NotFound as exc:
-        abort(404, str(exc))
 
 
 def _body(model: type[BaseModel]):
