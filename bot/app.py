@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import actions, commands, conversations, modals
+from bot.client import slack_client
 from bot.context import COMMAND, Bot
 from multisms.config import Settings
-
-RATE_LIMIT_RETRIES = 3
-"""Slack answers 429 with Retry-After; the SDK waits that long and tries again, this many times."""
-
-
-def slack_client(settings: Settings) -> WebClient:
-    """The Web API client: `SLACK_API_URL` honoured, 429s retried after Retry-After."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-    return client
 
 
 def build_app(settings: Settings, client: WebClient | None = None, *,

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import kb_blocks
-from bot.app import slack_client
+from bot.client import slack_client
 from jobs.outbound import send_single
 from knowledge.answer import Answer, Handoff, answer
 from multisms import autoreply, keywords, knowledge_base

@@ -16,7 +16,7 @@ from langchain_openai import ChatOpenAI
 from sqlalchemy import update
 
 from bot import schedule_blocks
-from jobs.progress import slack_client
+from bot.client import slack_client
 from multisms import digests
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import blocks, kb_blocks
-from bot.app import slack_client
+from bot.client import slack_client
 from jobs.outbound import send_single
 from multisms import autoreply
 from multisms.config import Settings, get_settings

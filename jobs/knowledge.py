@@ -14,8 +14,8 @@ import requests
 from slack_sdk.errors import SlackApiError
 
 from bot import kb_blocks
-from bot.app import slack_client
 from bot.blocks import notice
+from bot.client import slack_client
 from knowledge.answer import Handoff, answer, search
 from knowledge.documents import UnreadableDocument, load_bytes
 from knowledge.index import KnowledgeUnavailable, SyncResult, ensure_current

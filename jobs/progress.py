@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from redis import Redis
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import update
 
 from bot import blocks
+from bot.client import slack_client
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Batch
@@ -65,13 +65,6 @@ def batch_changed(batch_id: int, final: bool = False) -> dict:
                            blocks=blocks.progress(snap.batch, snap.counts))
     posted = _thread_posts(client, connection, snap, ts) if final and _has_report(snap.batch) else []
     return {"batch_id": batch_id, "ts": ts, "posted": fresh, "thread": posted}
-
-
-def slack_client(settings: Settings) -> WebClient:
-    """Like `bot.app.slack_client`; built here so the worker needs only `bot.blocks` from the bot."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client
 
 
 def _snapshot(settings: Settings, batch_id: int, *, with_failures: bool) -> Snapshot:
