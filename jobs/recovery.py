@@ -14,24 +14,20 @@ import time
 from datetime import timedelta
 
 from jobs.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
-from jobs.send import finish_batch
+from jobs.send import find_accepted, finish_batch, record_sent
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.gateway import GatewayError, SmsGateway
 from multisms.models import Recipient, utcnow
 from multisms.queues import enqueue_send, get_queue
 from multisms.storage import (
-    advance_recipient,
     batch_counts,
     cancel_pending,
     get_batch,
-    known_sids,
-    record_message,
     release_claim,
     stuck_claims,
     unfinished_batches,
 )
-from multisms.twilio_errors import TWILIO_TO_RECIPIENT
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +105,9 @@ def _adopt_if_accepted(settings: Settings, gateway: SmsGateway, recipient_id: in
         recipient = session.get(Recipient, recipient_id)
         batch = get_batch(session, recipient.batch_id)
         to, sender, body, since = recipient.number_normalized, batch.sender, batch.body, recipient.claimed_at
-    found = [m for m in gateway.find_sent(to=to, sender=sender, since=since - LOOKUP_MARGIN) if m.body == body]
-    with session_scope(settings.database_url) as session:
-        known = known_sids(session, [m.sid for m in found])
-        accepted = next((m for m in found if m.sid not in known), None)
-        if accepted is None:
-            return False
-        status = TWILIO_TO_RECIPIENT.get(accepted.status, "queued")
-        advance_recipient(session, recipient_id, status, sid=accepted.sid, sent_at=utcnow())
-        record_message(session, direction="outbound", from_number=sender, to_number=to, body=body, status=status,
-                       sid=accepted.sid, batch_id=recipient.batch_id, recipient_id=recipient_id)
+        batch_id = recipient.batch_id
+    accepted = find_accepted(settings, gateway, to=to, sender=sender, body=body, since=since - LOOKUP_MARGIN)
+    if accepted is None:
+        return False
+    record_sent(settings, batch_id, recipient_id, sender=sender, to=to, body=body, result=accepted)
     return True

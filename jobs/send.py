@@ -175,18 +175,11 @@ class BatchRun:
         return retrying(attempt)
 
     def _already_accepted(self, to: str, since: datetime) -> SendResult | None:
-        """A message with our body to `to` since the claim that we have not recorded yet."""
-        candidates = [m for m in self.gateway.find_sent(to=to, sender=self.sender, since=since) if m.body == self.body]
-        with session_scope(self.settings.database_url) as session:
-            known = known_sids(session, [m.sid for m in candidates])
-        return next((m for m in candidates if m.sid not in known), None)
+        return find_accepted(self.settings, self.gateway, to=to, sender=self.sender, body=self.body, since=since)
 
     def _record_success(self, recipient_id: int, to: str, result: SendResult) -> None:
-        status = TWILIO_TO_RECIPIENT.get(result.status, "queued")
-        with session_scope(self.settings.database_url) as session:
-            advance_recipient(session, recipient_id, status, sid=result.sid, sent_at=utcnow())
-            record_message(session, direction="outbound", from_number=self.sender, to_number=to, body=self.body,
-                           status=status, sid=result.sid, batch_id=self.batch_id, recipient_id=recipient_id)
+        record_sent(self.settings, self.batch_id, recipient_id, sender=self.sender, to=to, body=self.body,
+                    result=result)
 
     def _record_failure(self, recipient_id: int, to: str, exc: GatewayError) -> None:
         status = recipient_status_for(exc.code)
@@ -216,6 +209,26 @@ class BatchRun:
                 "sender (30034) or opted out (21610). Check the message and sender, then resume."))
         self._stopped.set()
         log.warning("batch %s paused after %s blocked sends", self.batch_id, blocked)
+
+
+def find_accepted(settings: Settings, gateway: SmsGateway, *, to: str, sender: str, body: str,
+                  since: datetime) -> SendResult | None:
+    """A message with this body to `to` since `since` that we have not recorded: Twilio took it and
+    the answer was lost (a timeout, a crash). Used before any resend, by a run and by recovery."""
+    candidates = [m for m in gateway.find_sent(to=to, sender=sender, since=since) if m.body == body]
+    with session_scope(settings.database_url) as session:
+        known = known_sids(session, [m.sid for m in candidates])
+    return next((m for m in candidates if m.sid not in known), None)
+
+
+def record_sent(settings: Settings, batch_id: int, recipient_id: int, *, sender: str, to: str, body: str,
+                result: SendResult) -> None:
+    """The recipient moves forward to what Twilio said, and the message joins the history."""
+    status = TWILIO_TO_RECIPIENT.get(result.status, "queued")
+    with session_scope(settings.database_url) as session:
+        advance_recipient(session, recipient_id, status, sid=result.sid, sent_at=utcnow())
+        record_message(session, direction="outbound", from_number=sender, to_number=to, body=body,
+                       status=status, sid=result.sid, batch_id=batch_id, recipient_id=recipient_id)
 
 
 def finish_batch(settings: Settings, batch_id: int) -> dict:
