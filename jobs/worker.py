@@ -1,10 +1,10 @@
 """`python -m jobs.worker`: an RQ worker on the sms, ai and default queues, with the scheduler.
 
-It runs `jobs.recovery` when it starts and then every `RECOVERY_INTERVAL_SECONDS` (10 s by
-default) while idle, so a batch whose worker died is taken over well within a minute, without
-waiting for RQ's job timeout. Before it, `jobs.schedule.due_work` starts scheduled batches and
-runs reminders whose time has come, so they start on time even while RQ's scheduler is down
-or a killed worker still holds the scheduler lock.
+It runs `jobs.recovery` and the delivery poller (`jobs.delivery`) when it starts and then every
+`RECOVERY_INTERVAL_SECONDS` (10 s by default) while idle, so a batch whose worker died is taken
+over well within a minute, without waiting for RQ's job timeout. Before it,
+`jobs.schedule.due_work` starts scheduled batches and runs reminders whose time has come, so
+they start on time even while RQ's scheduler is down or a killed worker still holds its lock.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 
 from rq import Worker
 
+from jobs.delivery import poll_pass
 from jobs.recovery import recover
 from jobs.schedule import due_work
 from multisms.config import get_settings
@@ -38,10 +39,15 @@ class MultismsWorker(Worker):
             due_work(settings, self.connection)
         except Exception:  # the worker must outlive a failed pass; the next one retries
             log.exception("due-work pass failed")
+        gateway = make_gateway(settings)
         try:
-            recover(settings, self.connection, make_gateway(settings))
+            recover(settings, self.connection, gateway)
         except Exception:  # the worker must outlive a failed pass; the next one retries
             log.exception("recovery pass failed")
+        try:
+            poll_pass(settings, self.connection, gateway)
+        except Exception:  # the worker must outlive a failed pass; the next one retries
+            log.exception("delivery poll failed")
 
 
 def build_worker(connection, name: str | None = None) -> MultismsWorker:

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     multi_sms_currency: str = "USD"
     multi_sms_validity_seconds: int = 14400
     """Twilio drops a message still queued after this long (ValidityPeriod), so none arrives hours late."""
+    multi_sms_receipt_window_seconds: int = 3600
+    """A `sent` message with no delivery receipt after this long is final: many carriers never send one."""
     quiet_hours: str | None = None
     """e.g. `21:00-08:00`: recipients for whom it is that time locally get their text when it ends."""
     default_timezone: str = "UTC"
@@ -147,6 +149,19 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def status_callback_url(self) -> str | None:
+        """Where Twilio reports delivery; only when Twilio can reach us (else the poller asks instead)."""
+        if self.public_base_url and self.twilio_configured:
+            return self.public_base_url.rstrip("/") + "/twilio/status"
+        return None
+
+    @property
+    def webhooks_unverifiable(self) -> bool:
+        """Twilio is configured but PUBLIC_BASE_URL is not: its signatures cannot be checked against the
+        URL Twilio called, so the Twilio webhooks refuse to work (503)."""
+        return self.twilio_configured and not self.public_base_url
 
     @property
     def slack_configured(self) -> bool:

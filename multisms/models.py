@@ -72,13 +72,20 @@ class Recipient(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "number_normalized", name="uq_recipients_batch_number"),
         Index("ix_recipients_batch_status", "batch_id", "status"),
+        Index("ix_recipients_status_status_at", "status", "status_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     number_raw: Mapped[str] = mapped_column(String(64))
     number_normalized: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    """This recipient's own text when it differs from the batch's (personal texts); None: the batch body."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    status_at: Mapped[datetime | None]
+    """When `status` last changed: a `sent` without a receipt is final once the receipt window has passed."""
+    checked_at: Mapped[datetime | None]
+    """When the delivery poller last asked Twilio about this message (its backoff starts here)."""
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)

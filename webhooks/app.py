@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -9,6 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from multisms.config import Settings, get_settings
 from multisms.logging_setup import configure_logging
 from webhooks import api, health, panel, resources, slack, twilio
+
+log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 1024 * 1024
 """250 numbers and a 1600-character body fit many times over; anything bigger is refused."""
@@ -28,6 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(twilio.bp)
     panel.init_app(app, settings)
     app.register_error_handler(HTTPException, _json_error)
+    if settings.webhooks_unverifiable:
+        log.warning("Twilio webhooks are off (503): %s Delivery statuses are polled instead.", twilio.UNVERIFIABLE)
     return app
 
 
