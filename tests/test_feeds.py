@@ -8,11 +8,13 @@ socket-level audit hook shows no connection was even attempted.
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
+import trustme
 
 from multisms.config import Settings
 from multisms.errors import FeedError
@@ -75,6 +77,19 @@ def sockets():
 
 def connects(log: list) -> list:
     return [target for event, target in log if event == "connect"]
+
+
+@pytest.fixture
+def https_feed_server(monkeypatch, tmp_path):
+    """The feed server over HTTPS with a certificate for feeds.intranet from a CA this process trusts."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # OpenSSL's default trust store
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("feeds.intranet").configure_cert(context)
+    with FeedStandIn(tls=context) as server:
+        yield server
+    assert server.errors == []
 
 
 # --------------------------------------------------------------------------- reading feeds
@@ -283,6 +298,22 @@ def test_an_allowed_name_is_reached_at_the_address_that_was_checked(feed_server,
     assert connects(sockets) == [("127.0.0.1", feed_server.port)]
     assert "feeds.intranet" not in [host for event, host in sockets if event == "getaddrinfo"]
     assert feed_server.requests[0].header("Host") == f"feeds.intranet:{feed_server.port}"
+
+
+def test_https_is_verified_against_the_name_in_the_address_not_the_ip(https_feed_server, sockets, monkeypatch):
+    port = https_feed_server.port
+    resolver = resolving({"feeds.intranet": ["127.0.0.1"], "other.intranet": ["127.0.0.1"]})
+    settings = Settings(_env_file=None, feed_allowed_hosts=f"feeds.intranet:{port},other.intranet:{port}")
+
+    assert len(read(f"https://feeds.intranet:{port}/rss.xml", settings, resolver=resolver).items) == 2
+    assert https_feed_server.server_names == ["feeds.intranet"]
+    assert connects(sockets) == [("127.0.0.1", port)]
+
+    mismatch = refusal(f"https://other.intranet:{port}/rss.xml", settings, resolver=resolver)
+    assert mismatch.startswith("no secure connection to other.intranet")
+    assert "doesn't match 'feeds.intranet'" in mismatch
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert "certificate verify failed" in refusal(f"https://feeds.intranet:{port}/rss.xml", settings, resolver=resolver)
 
 
 def test_a_few_redirects_are_followed_and_a_longer_chain_is_refused(feed_server):

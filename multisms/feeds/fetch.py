@@ -82,8 +82,8 @@ def fetch_feed(url: str, settings: Settings, *, resolver: Resolver | None = None
     clock = _Clock(url, settings.feed_timeout_seconds)
     location = url
     for hop in range(MAX_REDIRECTS + 1):
-        target = _checked_target(url, location, hop)
         with _refused_on_the_way(url, location, hop):
+            target = _target(url, location)
             addresses = checked_addresses(url, target.host, target.port,
                                           allowed=settings.feed_allowed_destinations, resolver=resolver)
         with _translated_errors(target, clock), _response(target, addresses, clock) as response:
@@ -96,11 +96,6 @@ def fetch_feed(url: str, settings: Settings, *, resolver: Resolver | None = None
         log.info("feed from %s: %d bytes after %d redirect(s)", target.host, len(data), hop)
         return FeedFetch(data, target.url, response.headers.get("Content-Type"))
     raise FeedError(url, f"more than {MAX_REDIRECTS} redirects")
-
-
-def _checked_target(url: str, location: str, hop: int) -> _Target:
-    with _refused_on_the_way(url, location, hop):
-        return _target(url, location)
 
 
 @contextmanager

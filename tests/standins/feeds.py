@@ -8,11 +8,13 @@ Paths: /rss.xml, /atom.xml (the same items), /broken.xml (not well-formed), /pag
 /slow.xml (answers after `slow_seconds`), /drip.xml (a few bytes every `drip_interval`),
 /big.xml (`big_bytes`, streamed), /bomb.xml (small gzip, `bomb_bytes` unpacked),
 /redirect?to=<url>[&status=30x], /hops/<n> (n redirects in all, then the RSS feed), and any
-document a test puts up with `publish(path, body)`.
+document a test puts up with `publish(path, body)`. Given an `ssl.SSLContext` it serves HTTPS
+and notes the server name (SNI) each client asked for.
 """
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -38,8 +40,12 @@ class Stream:
 
 
 class FeedStandIn(StandIn):
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
+        self.tls = tls
+        self.server_names: list[str | None] = []
+        if tls is not None:
+            tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
         self.title = "Riverside News"
         self.items: list[dict] = []
         self.slow_seconds = 30.0
@@ -62,6 +68,13 @@ class FeedStandIn(StandIn):
         with self.lock:
             self.items.insert(0, item)
         return item
+
+    def start(self) -> FeedStandIn:
+        fresh = self._server is None
+        super().start()
+        if fresh and self.tls is not None:  # same file descriptor: the serving thread now accepts TLS
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
+        return self
 
     def publish(self, path: str, body: str | bytes, content_type: str = RSS_TYPE) -> str:
         """Serve `body` at `path` as it is; returns its URL."""
