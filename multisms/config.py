@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ CONSOLE_SENDER = "CONSOLE"
 
 MAX_BODY_CHARS = 1600
 """Twilio refuses longer message bodies."""
+
+DEFAULT_FEED_MAX_BYTES = 2_000_000
+"""A news feed bigger than this is refused while it downloads (a real feed is a few hundred KB)."""
 
 
 class Settings(BaseSettings):
@@ -94,6 +98,11 @@ class Settings(BaseSettings):
     """A digest nobody approves within this long is dropped."""
     digest_max_chars: int = 320
     """The longest SMS a digest may be (the model is asked for less)."""
+    feed_allowed_hosts: str = ""
+    """Extra `host:port` pairs a feed may come from although they are not public (an intranet feed)."""
+    feed_max_bytes: int = DEFAULT_FEED_MAX_BYTES
+    feed_timeout_seconds: float = 10.0
+    """The whole fetch of one feed (connecting, redirects, download) must finish within this."""
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None
@@ -135,6 +144,19 @@ class Settings(BaseSettings):
         if not 1 <= seconds <= 36000:
             raise ValueError("MULTI_SMS_VALIDITY_SECONDS must be 1–36000 (Twilio's range)")
         return seconds
+
+    @field_validator("feed_allowed_hosts")
+    @classmethod
+    def _host_port_pairs(cls, value: str) -> str:
+        _destinations(value)
+        return value
+
+    @field_validator("feed_max_bytes", "feed_timeout_seconds")
+    @classmethod
+    def _positive(cls, number: float) -> float:
+        if number <= 0:
+            raise ValueError("must be greater than 0")
+        return number
 
     @field_validator("default_region")
     @classmethod
@@ -188,6 +210,25 @@ class Settings(BaseSettings):
     @property
     def allowed_channels(self) -> frozenset[str]:
         return _csv(self.multisms_allowed_channels)
+
+    @property
+    def feed_allowed_destinations(self) -> frozenset[tuple[str, int]]:
+        """FEED_ALLOWED_HOSTS as (lower-case host, port) pairs; IPv6 hosts without brackets."""
+        return _destinations(self.feed_allowed_hosts)
+
+
+def _destinations(value: str) -> frozenset[tuple[str, int]]:
+    pairs = set()
+    for entry in _csv(value):
+        try:
+            parts = urlsplit("//" + entry)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if not host or not port or parts.path or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"FEED_ALLOWED_HOSTS: {entry!r} is not a host:port pair (e.g. feeds.intranet:8080)")
+        pairs.add((host, port))
+    return frozenset(pairs)
 
 
 def _csv(value: str) -> frozenset[str]:

@@ -21,3 +21,12 @@ class NotFound(MultiSmsError):
 
 class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
+
+
+class FeedError(MultiSmsError):
+    """A news feed could not be fetched or read; `reason` says why in words a person can act on."""
+
+    def __init__(self, url: str, reason: str):
+        self.url = url
+        self.reason = reason
+        super().__init__(reason)
