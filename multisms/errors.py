@@ -21,3 +21,15 @@ class NotFound(MultiSmsError):
 
 class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
+
+
+class TemplateSyntaxError(MultiSmsError):
+    """A message template has a stray `{` or `}`; `position` is its 0-based offset in the text."""
+
+    def __init__(self, message: str, position: int):
+        self.position = position
+        super().__init__(message)
+
+
+class MissingFieldValue(MultiSmsError):
+    """A placeholder without a fallback has no value for this recipient (the preview should have refused)."""
