@@ -23,6 +23,14 @@ class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
 
 
+class CsvRejected(MultiSmsError):
+    """A contacts CSV cannot be imported at all; the message says why, `invalid` lists the bad rows."""
+
+    def __init__(self, message: str, invalid: tuple = ()):
+        self.invalid = invalid
+        super().__init__(message)
+
+
 class TemplateSyntaxError(MultiSmsError):
     """A message template has a stray `{` or `}`; `position` is its 0-based offset in the text."""
 

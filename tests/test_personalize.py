@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from multisms.contacts_csv import read_contacts_csv
 from multisms.errors import MissingFieldValue, TemplateSyntaxError
 from multisms.personalize import Placeholder, Recipient, parse_template, preview
 
@@ -16,6 +17,17 @@ ANNA, PIOTR, OLA, PASTED = "+48600123456", "+48600123457", "+48600123458", "+486
 
 def bodies(result) -> dict[str, str]:
     return {text.e164: text.body for text in result.texts}
+
+
+def test_a_polish_greeting_uses_each_persons_name_from_the_csv_and_nothing_for_pasted_numbers():
+    imported = read_contacts_csv(
+        "Telefon;Imię\n+48600123456;Łucja\n+48600123457;Żaneta\n".encode("cp1250"), default_region="PL")
+    recipients = [Recipient(contact.e164, contact.fields) for contact in imported.contacts] + [Recipient(PASTED)]
+
+    result = preview("Cześć {imię|}!", recipients, imported.field_names)
+
+    assert result.ok
+    assert bodies(result) == {ANNA: "Cześć Łucja!", PIOTR: "Cześć Żaneta!", PASTED: "Cześć !"}
 
 
 def test_fields_match_whatever_the_case_or_unicode_spelling_of_the_header():
