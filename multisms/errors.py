@@ -30,3 +30,23 @@ class FeedError(MultiSmsError):
         self.url = url
         self.reason = reason
         super().__init__(reason)
+
+
+class CsvRejected(MultiSmsError):
+    """A contacts CSV cannot be imported at all; the message says why, `invalid` lists the bad rows."""
+
+    def __init__(self, message: str, invalid: tuple = ()):
+        self.invalid = invalid
+        super().__init__(message)
+
+
+class TemplateSyntaxError(MultiSmsError):
+    """A message template has a stray `{` or `}`; `position` is its 0-based offset in the text."""
+
+    def __init__(self, message: str, position: int):
+        self.position = position
+        super().__init__(message)
+
+
+class MissingFieldValue(MultiSmsError):
+    """A placeholder without a fallback has no value for this recipient (the preview should have refused)."""
