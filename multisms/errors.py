@@ -21,3 +21,11 @@ class NotFound(MultiSmsError):
 
 class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
+
+
+class OldAppDatabase(MultiSmsError):
+    """The configured database is the old app's (ver3.x) file: starting on it would migrate it half way."""
+
+
+class UnknownOldSchema(MultiSmsError):
+    """A file given to the v3 import is not an old-app database of a schema it knows (v7–v9)."""
