@@ -209,19 +209,24 @@ def new_recipient(row: sqlite3.Row, region: str | None, reported: dict[str, str]
 
 
 def import_messages(old: sqlite3.Connection, session: Session, region: str | None, report: Report) -> None:
-    """The old `messages` history; a message is there already when its SID or `legacy_ref` is."""
-    rows = old.execute("SELECT * FROM messages ORDER BY id").fetchall()
-    sids = [row["sid"] for row in rows if row["sid"]]
+    """The old `messages` history; a message is there already when its `legacy_ref` or its SID is."""
+    imported_before = set(session.scalars(select(Message.legacy_ref).where(Message.legacy_ref.like("v3:%"))))
+    rows = []
+    for row in old.execute("SELECT * FROM messages ORDER BY id"):
+        ref = legacy_ref("message", row, "created_at", "direction", "body")
+        if ref in imported_before:
+            report.already.update(messages=1)
+        else:
+            rows.append((ref, row))
+    # SIDs only for what is left: on a repeated run nothing is, so no long IN list meets fresh tables
     present, links = set(), {}
-    for part in chunks(sids):
+    for part in chunks([row["sid"] for _, row in rows if row["sid"]]):
         present.update(session.scalars(select(Message.sid).where(Message.sid.in_(part))))
         query = select(Recipient.sid, Recipient.batch_id, Recipient.id).where(Recipient.sid.in_(part))
         links.update({sid: (batch_id, recipient_id) for sid, batch_id, recipient_id in session.execute(query)})
-    present.update(session.scalars(select(Message.legacy_ref).where(Message.legacy_ref.like("v3:%"))))
     new = []
-    for row in rows:
-        ref = legacy_ref("message", row, "created_at", "direction", "body")
-        if ref in present or row["sid"] in present:
+    for ref, row in rows:
+        if row["sid"] in present:  # recorded by multisms itself
             report.already.update(messages=1)
             continue
         try:
