@@ -76,7 +76,6 @@ class Report:
     imported: Counter = field(default_factory=Counter)
     already: Counter = field(default_factory=Counter)
     skipped: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    notes: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)
 
     def skip(self, row: str, reason: str) -> None:
@@ -111,7 +110,8 @@ def import_batches(old: sqlite3.Connection, session: Session, region: str | None
     recipients = defaultdict(list)
     for row in old.execute("SELECT * FROM multi_sms_recipients ORDER BY id"):
         recipients[row["batch_id"]].append(row)
-    reported = dict(old.execute("SELECT sid, LOWER(status) FROM messages WHERE sid IS NOT NULL"))
+    reported = {sid: (status, error) for sid, status, error in old.execute(
+        "SELECT sid, LOWER(status), error FROM messages WHERE sid IS NOT NULL")}
     for row in old.execute("SELECT * FROM multi_sms_batches ORDER BY id").fetchall():
         rows = recipients.pop(row["id"], [])
         ref = legacy_ref("batch", row, "created_at", "body")
@@ -145,19 +145,20 @@ def new_batch(row: sqlite3.Row, ref: str) -> Batch:
     if len(sender) > SHORT_TEXT:
         raise RowProblem(f"sender longer than {SHORT_TEXT} characters")
     created, segments = old_time(row, "created_at", required=True), analyze(row["body"] or "")
+    scheduled = old_time(row, "scheduled_at")  # the old app set it to the creation time unless sent later
     unfinished = row["status"] in legacy.UNFINISHED
     return Batch(
         body=row["body"] or "", sender=sender, status=status, created_by=CREATED_BY, legacy_ref=ref,
         error=" ".join(filter(None, [row["error"], UNFINISHED_NOTE if unfinished else None])) or None,
         encoding=segments.encoding, segments=segments.segments, rejected_count=0,
         report={"invalid": [], "duplicates": [], "opted_out": []},
-        created_at=created, confirmed_at=created, scheduled_at=old_time(row, "scheduled_at"),
+        created_at=created, confirmed_at=created, scheduled_at=scheduled if scheduled != created else None,
         started_at=old_time(row, "started_at"),
         completed_at=old_time(row, "completed_at") or (utcnow() if unfinished else None),
     )
 
 
-def choose_recipients(batch: Batch, rows: list[sqlite3.Row], region: str | None, reported: dict[str, str],
+def choose_recipients(batch: Batch, rows: list[sqlite3.Row], region: str | None, reported: dict[str, tuple],
                       report: Report) -> list[dict]:
     """Rows for our `recipients`; numbers that are not valid go to the batch's report, as at intake."""
     kept: dict[str, dict] = {}
@@ -172,8 +173,9 @@ def choose_recipients(batch: Batch, rows: list[sqlite3.Row], region: str | None,
             invalid.append(rejected)
             continue
         number = fields["number_normalized"]
-        if number in kept:  # two spellings of one number: keep the one that got further
-            better, other = sorted((kept[number], fields), key=lambda f: RECIPIENT_RANK[f["status"]], reverse=True)
+        if number in kept:  # two spellings of one number: keep the one that got further (sent beats never sent)
+            better, other = sorted((kept[number], fields), key=lambda f: (f["attempts"], RECIPIENT_RANK[f["status"]]),
+                                   reverse=True)
             duplicates.append({"number": other["number_raw"], "normalized": number})
             fields = better
         kept[number] = fields
@@ -183,7 +185,7 @@ def choose_recipients(batch: Batch, rows: list[sqlite3.Row], region: str | None,
     return list(kept.values())
 
 
-def new_recipient(row: sqlite3.Row, region: str | None, reported: dict[str, str]) -> tuple[dict | None, dict | None]:
+def new_recipient(row: sqlite3.Row, region: str | None, reported: dict[str, tuple]) -> tuple[dict | None, dict | None]:
     """(our recipient's fields, None), or (None, an invalid entry) when the number is not one."""
     old_status = row["status"]
     status = legacy.RECIPIENT_STATUS.get(old_status)
@@ -196,13 +198,14 @@ def new_recipient(row: sqlite3.Row, region: str | None, reported: dict[str, str]
         if status != "invalid":
             reason += f" (the old app had it as {old_status})"
         return None, {"number": raw, "reason": reason}
-    sid = short(row, "sid")
-    if status == "sent" and reported.get(sid) in REPORTED_BY_TWILIO:
-        status = reported[sid]  # what Twilio's callback told the old app; never assumed
+    sid, error = short(row, "sid"), row["error"]
+    callback_status, callback_error = reported.get(sid, (None, None))
+    if status == "sent" and callback_status in REPORTED_BY_TWILIO:
+        status, error = callback_status, error or callback_error  # what Twilio told the old app; never assumed
     created, sent_at = old_time(row, "created_at", required=True), old_time(row, "sent_at")
     return {
         "number_raw": raw[:SHORT_TEXT], "number_normalized": entry.e164, "status": status, "sid": sid,
-        "error_code": error_code(row["error"]), "error_message": row["error"],
+        "error_code": error_code(error), "error_message": error,
         "attempts": 1 if old_status in ("sent", "failed") else 0,
         "created_at": created, "sent_at": sent_at, "updated_at": sent_at or created,
     }, None

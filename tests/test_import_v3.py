@@ -205,8 +205,11 @@ def test_imported_batches_read_as_they_did_in_the_old_app_and_nothing_is_sent(tm
     assert unfinished["status"] == scheduled["status"] == "cancelled"
     assert "Not finished in the old app" in unfinished["error"]
     assert (unfinished["success_count"], unfinished["status_counts"]) == (1, {"sent": 1, "cancelled": 1})
+    assert scheduled["scheduled_at"].startswith("2099-12-24T09:00:00") and meeting["scheduled_at"] is None
     test_batch = batches["Test"]
     assert (test_batch["success_count"], test_batch["failure_count"], test_batch["invalid_count"]) == (0, 1, 1)
+    undelivered = client.get(f"/api/multi-sms/batches/{test_batch['id']}/recipients", headers=auth).get_json()
+    assert [(r["status"], r["error_code"]) for r in undelivered["items"]] == [("undelivered", 30003)]
     with session_scope(database_url) as session:
         assert unfinished_batches(session) == []
         assert session.scalars(select(Recipient).where(Recipient.status.in_(("pending", "sending")))).all() == []
@@ -247,6 +250,8 @@ INSERT INTO multi_sms_recipients VALUES (10, 5, '+48600100210', '+48600100210', 
     '2025-12-18T08:00:00', NULL);
 INSERT INTO multi_sms_recipients VALUES (11, 1, '+48600100211', '+48600100211', 'retrying', NULL, NULL,
     '2025-12-14T09:00:00', NULL);
+INSERT INTO multi_sms_recipients VALUES (12, 2, '0048 600-100-204', '+48600100204', 'sent', 'SMkkkk', NULL,
+    '2025-12-15T10:00:00', '2025-12-15T10:00:04');
 INSERT INTO messages (direction, to_number, from_number, body, status, created_at, updated_at)
     VALUES ('internal', NULL, NULL, 'note', NULL, '2025-12-18T08:00:00', '2025-12-18T08:00:00');
 INSERT INTO messages (direction, to_number, from_number, body, status, created_at, updated_at)
@@ -267,6 +272,10 @@ def test_rows_the_import_cannot_read_are_listed_with_the_reason_and_the_rest_com
     assert "message: unknown direction 'internal': 1 (message #12)" in printed
     assert "message: unreadable created_at 'wczoraj': 1 (message #13)" in printed
     assert row_counts(database_url) == {"batches": 4, "recipients": 7, "messages": 11, "opt_outs": 1}
+    with session_scope(database_url) as session:  # one number twice: the spelling that was sent is kept
+        kept = session.scalars(select(Recipient).where(Recipient.number_normalized == "+48600100204")).one()
+        assert (kept.number_raw, kept.status) == ("0048 600-100-204", "sent")
+        assert kept.batch.report["duplicates"] == [{"number": "+48600100204", "normalized": "+48600100204"}]
 
 
 @pytest.mark.parametrize("version", [7, 8, 9])
