@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate worker web shell lint clean
+.PHONY: run test install migrate worker web shell lint clean import-v3
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ web: migrate
 
 worker: migrate
 	$(BIN)/python -m jobs.worker
+
+## import-v3: DB=path/to/old/app.db → the old app's (ver3.x) history into DATABASE_URL; DRY_RUN=1 only reports
+import-v3: $(STAMP)
+	@test -n "$(DB)" || { echo "usage: make import-v3 DB=path/to/old/app.db [DRY_RUN=1]" >&2; exit 2; }
+	$(BIN)/python scripts/import_v3.py "$(DB)" $(if $(DRY_RUN),--dry-run)
 
 ## test: the whole suite (SQLite by default; TEST_DATABASE_URL=postgresql://… for PostgreSQL)
 test: $(STAMP)

@@ -131,8 +131,8 @@ def who(created_by: str | None) -> str:
     """`slack:U1` → a mention; the terminal chat and the API by name."""
     if created_by and created_by.startswith("slack:"):
         return f"<@{created_by.removeprefix('slack:')}>"
-    return {"shell": "the terminal chat", "api": "the REST API", "panel": "the web panel"}.get(created_by or "",
-                                                                                               "someone")
+    return {"shell": "the terminal chat", "api": "the REST API", "panel": "the web panel",
+            "old_app": "the old app"}.get(created_by or "", "someone")
 
 
 def status_label(status: str) -> str:

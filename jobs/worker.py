@@ -19,7 +19,9 @@ from jobs.delivery import poll_pass
 from jobs.recovery import recover
 from jobs.schedule import due_work
 from multisms.config import get_settings
+from multisms.errors import OldAppDatabase
 from multisms.gateway import make_gateway
+from multisms.legacy import refuse_old_app_database
 from multisms.logging_setup import configure_logging
 from multisms.queues import QUEUE_NAMES, get_queue, redis_connection
 
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", help="worker name (default: RQ's)")
     args = parser.parse_args(argv)
+    try:
+        refuse_old_app_database(get_settings().database_url)
+    except OldAppDatabase as refused:
+        parser.exit(2, f"{refused}\n")
     configure_logging(get_settings().log_level)
     preload_jobs(get_settings())
     build_worker(redis_connection(get_settings()), args.name).work(burst=args.burst, with_scheduler=True)

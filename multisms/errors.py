@@ -50,3 +50,11 @@ class TemplateSyntaxError(MultiSmsError):
 
 class MissingFieldValue(MultiSmsError):
     """A placeholder without a fallback has no value for this recipient (the preview should have refused)."""
+
+
+class OldAppDatabase(MultiSmsError):
+    """The configured database is the old app's (ver3.x) file: starting on it would migrate it half way."""
+
+
+class UnknownOldSchema(MultiSmsError):
+    """A file given to the v3 import is not an old-app database of a schema it knows (v7–v9)."""

@@ -56,6 +56,8 @@ class Batch(Base):
     """The intake report: invalid entries with reasons, duplicates, opted-out numbers."""
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    legacy_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """Set on batches brought over from the old app (`v3:…`), so a second import adds nothing."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     scheduled_at: Mapped[datetime | None]
@@ -123,6 +125,8 @@ class Message(Base):
     error_code: Mapped[int | None]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"))
+    legacy_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """Set on messages brought over from the old app (`v3:…`): the key for those without a SID."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
