@@ -3,7 +3,7 @@
 It runs `jobs.recovery` and the delivery poller (`jobs.delivery`) when it starts and then every
 `RECOVERY_INTERVAL_SECONDS` (10 s by default) while idle, so a batch whose worker died is taken
 over well within a minute, without waiting for RQ's job timeout. Before it,
-`jobs.schedule.due_work` starts scheduled batches and runs reminders whose time has come, so
+`jobs.scheduling.due_work` starts scheduled batches and runs reminders whose time has come, so
 they start on time even while RQ's scheduler is down or a killed worker still holds its lock.
 """
 
@@ -17,7 +17,7 @@ from rq import Worker
 
 from jobs.delivery import poll_pass
 from jobs.recovery import recover
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from multisms.config import get_settings
 from multisms.errors import OldAppDatabase
 from multisms.gateway import make_gateway
@@ -59,8 +59,8 @@ def build_worker(connection, name: str | None = None) -> MultismsWorker:
                           maintenance_interval=interval)
 
 
-CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.schedule")
-AI_JOBS = ("jobs.ai_reply", "jobs.knowledge", "jobs.digest")
+CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.scheduling")
+AI_JOBS = ("jobs.knowledge", "jobs.digest")
 """Loaded only with an OpenAI key: LangChain and FAISS cost memory a worker without AI never needs."""
 
 
@@ -72,7 +72,7 @@ def preload_jobs(settings) -> None:
     if settings.openai_api_key:
         for module in AI_JOBS:
             importlib.import_module(module)
-        importlib.import_module("jobs.ai_reply").preload()
+        importlib.import_module("jobs.knowledge").preload()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from langchain_openai import OpenAIEmbeddings
 
 from knowledge.documents import split
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.config import Settings
 from multisms.db import session_scope
 
@@ -185,7 +185,7 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
             log.error("refusing the knowledge index on disk (%s); rebuilding it from the database", exc)
             index = KnowledgeIndex(None, {}, settings.openai_embedding_model)
         with session_scope(settings.database_url) as session:
-            wanted = knowledge_base.fingerprint(session)
+            wanted = knowledge.fingerprint(session)
         have = {doc_id: entry["hash"] for doc_id, entry in index.documents.items()}
         if have == wanted and index.model == settings.openai_embedding_model:
             return index, SyncResult(unchanged_documents=len(wanted))
@@ -196,7 +196,7 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
             raise
         save(settings, index)
     with session_scope(settings.database_url) as session:
-        knowledge_base.set_chunk_counts(session, result.chunk_counts)
+        knowledge.set_chunk_counts(session, result.chunk_counts)
     return index, result
 
 
@@ -284,7 +284,7 @@ def _embed(settings: Settings, index: KnowledgeIndex, chunks: list[tuple[int, st
 
 def _texts(settings: Settings, ids: set[int]) -> list[tuple[int, str, str, str]]:
     with session_scope(settings.database_url) as session:
-        return [(doc.id, doc.title, doc.text, doc.content_hash) for doc in knowledge_base.documents(session, ids)]
+        return [(doc.id, doc.title, doc.text, doc.content_hash) for doc in knowledge.documents(session, ids)]
 
 
 def _sign(settings: Settings, body: dict) -> str:

@@ -275,17 +275,3 @@ def record_inbound(session: Session, *, sid: str, from_number: str, to_number: s
     except IntegrityError:
         return None
     return message
-
-
-def recent_recipient(session: Session, number: str, since: datetime) -> Recipient | None:
-    """The latest batch recipient row for this number sent since `since` (to find the batch thread)."""
-    return session.scalars(
-        select(Recipient).where(Recipient.number_normalized == number, Recipient.sent_at >= since)
-        .order_by(Recipient.sent_at.desc()).limit(1)
-    ).first()
-
-
-def inbound_count(session: Session, number: str, since: datetime) -> int:
-    """How many messages this number sent us since `since` (auto-responder loops send many)."""
-    return session.scalar(select(func.count()).select_from(Message).where(
-        Message.direction == "inbound", Message.from_number == number, Message.created_at >= since)) or 0

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from multisms.config import get_settings
 from multisms.delivery import poll_statuses
 from multisms.gateway import make_gateway

@@ -15,7 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from multisms import keywords, optouts
 from multisms.numbers import mask, parse_number
-from multisms.queues import enqueue, enqueue_progress
+from multisms.queues import HANDLE_INBOUND, enqueue, enqueue_progress
 from multisms.storage import apply_delivery_status, get_batch, record_inbound, record_message
 from multisms.twilio_errors import TWILIO_TO_RECIPIENT, describe
 from webhooks import resources
@@ -108,7 +108,7 @@ def inbound():
         record_message(session, direction="outbound", from_number=message.to_number, to_number=number,
                        body=help_text, status="queued")
     session.commit()
-    enqueue(resources.redis(), "jobs.inbound.handle_inbound", message.id, keyword, queue="default")
+    enqueue(resources.redis(), HANDLE_INBOUND, message.id, keyword)
     return _twiml(help_text)
 
 
