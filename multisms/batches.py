@@ -168,11 +168,6 @@ def check_batch_move(current: str, new: str) -> None:
         raise InvalidTransition(f"A {current.replace('_', ' ')} batch cannot become {new.replace('_', ' ')}.")
 
 
-def advances(current: str, new: str) -> bool:
-    """True when a recipient status change moves forward (late or repeated news is ignored)."""
-    return RECIPIENT_RANK.get(new, -1) > RECIPIENT_RANK.get(current, -1)
-
-
 def _body_problems(body: str) -> list[dict]:
     if not body.strip():
         return [{"field": "body", "message": "The message is empty: write what to send."}]

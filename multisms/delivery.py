@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from multisms.batches import RECIPIENT_RANK, batch_outcome
+from multisms.batches import AWAITING_RECEIPT, RECIPIENT_RANK, batch_outcome
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.gateway import GatewayError, SendResult, SmsGateway
@@ -147,7 +147,8 @@ def _awaiting(settings: Settings, now: datetime) -> list[_Awaiting]:
             select(Recipient.id, Recipient.batch_id, Recipient.sid, Batch.sender, Recipient.status,
                    Recipient.sent_at, Recipient.checked_at)
             .join(Batch, Batch.id == Recipient.batch_id)
-            .where(Recipient.sid.is_not(None), Recipient.sent_at.is_not(None), or_(
+            .where(Recipient.sid.is_not(None), Recipient.sent_at.is_not(None),
+                   Recipient.status.in_(AWAITING_RECEIPT), or_(
                 and_(Recipient.status == "queued", Recipient.status_at >= queued_since),
                 and_(Recipient.status == "sent", Recipient.status_at >= sent_since)))
         ).all()

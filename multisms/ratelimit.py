@@ -99,11 +99,6 @@ class SendPacer:
             time.sleep(min(left, MAX_SLEEP_SECONDS))
         return True
 
-    def backlog(self) -> float:
-        """Seconds of this sender's timeline already reserved ahead of now."""
-        seconds, micros = self.connection.time()
-        tat = int(self.connection.get(self.key) or 0)
-        return max(tat - (seconds * 1_000_000 + micros), 0) / 1_000_000
 
 
 MAX_SLEEP_SECONDS = 0.25

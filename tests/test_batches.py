@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from multisms.batches import advances, check_batch_move, validate_batch
+from multisms.batches import check_batch_move, validate_batch
 from multisms.errors import InvalidTransition
 from multisms.numbers import split_entries
 
@@ -58,11 +58,3 @@ def test_batch_status_moves():
         check_batch_move("completed", "processing")
     with pytest.raises(InvalidTransition):
         check_batch_move("cancelled", "pending")
-
-
-def test_recipient_statuses_only_move_forward():
-    assert advances("pending", "sending")
-    assert advances("queued", "delivered")
-    assert not advances("delivered", "sent")
-    assert not advances("failed", "sent")
-    assert not advances("sent", "sent")
