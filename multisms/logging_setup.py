@@ -12,10 +12,10 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from multisms.numbers import mask
+
 PHONE_NUMBER = re.compile(r"\+\d(?:[ -]?\d){6,14}(?!\d)")
 """`+` then 7–15 digits (single spaces or dashes between them allowed, as people write them)."""
-VISIBLE_DIGITS = 3
-"""The last digits stay visible, so a person can still tell numbers apart."""
 
 EXTRA_FIELDS = ("batch_id", "recipient_id", "job_id")
 """Attributes passed with `extra={...}` that become their own `key=value` pairs."""
@@ -27,13 +27,8 @@ _OURS = "_multisms_handler"
 
 
 def mask_numbers(text: str) -> str:
-    """`+48600123456` and `+48 600 123 456` → `+••••••••456` (one dot per hidden digit)."""
-    return PHONE_NUMBER.sub(_mask, text)
-
-
-def _mask(match: re.Match) -> str:
-    digits = [ch for ch in match.group() if ch.isdigit()]
-    return "+" + "•" * (len(digits) - VISIBLE_DIGITS) + "".join(digits[-VISIBLE_DIGITS:])
+    """`+48600123456` and `+48 600 123 456` → `+48••••••456`, as `multisms.numbers.mask` shows them."""
+    return PHONE_NUMBER.sub(lambda match: mask(match.group()), text)
 
 
 class MaskPhoneNumbers(logging.Filter):

@@ -89,14 +89,31 @@ def parse_list(items: list[str], default_region: str | None = None) -> list[Numb
     return entries
 
 
-def mask(number: str | None, visible: int = 3) -> str:
-    """`+48600123456` → `+48•••••••456`: enough to recognise, not enough to leak."""
-    if not number:
+VISIBLE_DIGITS = 3
+"""The last digits stay visible, so a person can still tell numbers apart."""
+
+
+def mask(number: str | None) -> str:
+    """`+48600123456` → `+48••••••456`: the country and the last three digits, enough to recognise a
+    number, not enough to text it. The one masked format, in Slack channels, the panel and the logs."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    if not digits:
         return ""
-    digits_shown = number[-visible:]
-    head = number[:3] if number.startswith("+") else ""
-    hidden = max(len(number) - len(head) - visible, 0)
-    return f"{head}{'•' * hidden}{digits_shown}"
+    if len(digits) <= VISIBLE_DIGITS:
+        return "•" * len(digits)
+    country = _country_code(digits) if (number or "").lstrip().startswith("+") else ""
+    hidden = len(digits) - len(country) - VISIBLE_DIGITS
+    if hidden < 1:
+        country, hidden = "", len(digits) - VISIBLE_DIGITS
+    return ("+" if country else "") + country + "•" * hidden + digits[-VISIBLE_DIGITS:]
+
+
+def _country_code(digits: str) -> str:
+    """The country calling code an international number starts with (1–3 digits), or ''."""
+    for length in (1, 2, 3):
+        if phonenumbers.region_code_for_country_code(int(digits[:length])) != phonenumbers.UNKNOWN_REGION:
+            return digits[:length]
+    return ""
 
 
 def _split_line(tokens: list[str], default_region: str | None) -> list[NumberEntry]:
