@@ -39,8 +39,9 @@ from multisms import knowledge_base  # noqa: E402
 from multisms.config import Settings  # noqa: E402
 from multisms.db import migrate, session_scope  # noqa: E402
 from standins.openai_api import OpenAIStandIn  # noqa: E402
+from standins.signing import sign  # noqa: E402
 from standins.slack_api import SlackStandIn  # noqa: E402
-from standins.twilio_api import TwilioStandIn, sign  # noqa: E402
+from standins.twilio_api import TwilioStandIn  # noqa: E402
 
 TOPICS = ["parking", "refunds", "opening hours", "delivery", "payment", "tickets", "luggage", "pets", "wifi",
           "breakfast", "accessibility", "cancellations", "invoices", "gift cards", "lost property", "groups",

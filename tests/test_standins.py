@@ -20,7 +20,8 @@ from twilio.rest import Client
 
 from standins import OpenAIStandIn, TwilioStandIn
 from standins.openai_api import embed
-from standins.twilio_api import num_segments, sign
+from standins.signing import sign
+from standins.twilio_api import num_segments
 
 TO, FROM, MG = "+48500100200", "+15005550006", "MG" + "a" * 32
 

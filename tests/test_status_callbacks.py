@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multisms.db import session_scope
 from multisms.models import Message
-from standins.twilio_api import sign
+from standins.signing import sign
 from tests.send_helpers import create_batch, numbers, post_signed, recipient
 
 
