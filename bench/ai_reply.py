@@ -38,9 +38,10 @@ from bench.common import free_port, percentile, start_gunicorn  # noqa: E402
 from multisms import knowledge  # noqa: E402
 from multisms.config import Settings  # noqa: E402
 from multisms.db import migrate, session_scope  # noqa: E402
-from tests.standins.openai_api import OpenAIStandIn  # noqa: E402
-from tests.standins.slack_api import SlackStandIn  # noqa: E402
-from tests.standins.twilio_api import TwilioStandIn, sign  # noqa: E402
+from standins.openai_api import OpenAIStandIn  # noqa: E402
+from standins.signing import sign  # noqa: E402
+from standins.slack_api import SlackStandIn  # noqa: E402
+from standins.twilio_api import TwilioStandIn  # noqa: E402
 
 TOPICS = ["parking", "refunds", "opening hours", "delivery", "payment", "tickets", "luggage", "pets", "wifi",
           "breakfast", "accessibility", "cancellations", "invoices", "gift cards", "lost property", "groups",

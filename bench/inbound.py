@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import drive, free_port, percentile, start_gunicorn  # noqa: E402
 from multisms.config import Settings  # noqa: E402
 from multisms.db import migrate  # noqa: E402
-from tests.standins.twilio_api import sign  # noqa: E402
+from standins.signing import sign  # noqa: E402
 
 AUTH_TOKEN = "bench-auth-token"
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import drive, free_port, percentile, start_gunicorn  # noqa: E402
 from multisms.config import Settings  # noqa: E402
 from multisms.db import migrate  # noqa: E402
-from tests.slack_helpers import SIGNING_SECRET, signed_headers, slash_body  # noqa: E402
-from tests.standins.slack_api import SlackStandIn  # noqa: E402
-from tests.standins.twilio_api import TwilioStandIn, sign  # noqa: E402
+from standins.signing import SIGNING_SECRET, sign, signed_headers, slash_body  # noqa: E402
+from standins.slack_api import SlackStandIn  # noqa: E402
+from standins.twilio_api import TwilioStandIn  # noqa: E402
 
 API_TOKEN = "bench-api-token"
 NUMBERS = ", ".join(f"+48601{100000 + i}" for i in range(20))

@@ -37,7 +37,7 @@ from multisms.db import migrate, session_scope  # noqa: E402
 from multisms.gateway import TwilioGateway  # noqa: E402
 from multisms.models import Batch, Recipient  # noqa: E402
 from multisms.queues import enqueue_send, redis_connection  # noqa: E402
-from tests.standins.twilio_api import TwilioStandIn  # noqa: E402
+from standins.twilio_api import TwilioStandIn  # noqa: E402
 
 FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
 SENDER = "+15005550006"

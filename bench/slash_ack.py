@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, percentile, start_gunicorn  # noqa: E402
 from multisms.db import migrate  # noqa: E402
-from tests.slack_helpers import SIGNING_SECRET, signed_headers, slash_body  # noqa: E402
-from tests.standins.slack_api import SlackStandIn  # noqa: E402
+from standins.signing import SIGNING_SECRET, signed_headers, slash_body  # noqa: E402
+from standins.slack_api import SlackStandIn  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 NUMBERS = ", ".join(f"+48600{100000 + i}" for i in range(250))

@@ -20,7 +20,7 @@ from multisms.db import dispose, get_engine, migrate
 from multisms.models import Base
 from multisms.queues import QUEUE_NAMES, get_queue
 
-pytest_plugins = ["tests.standins.fixtures", "tests.slack_helpers"]
+pytest_plugins = ["tests.fixtures.standins", "tests.slack_helpers"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

@@ -6,7 +6,7 @@ from multisms import intake
 from multisms.db import session_scope
 from multisms.models import Recipient
 from multisms.queues import enqueue_send, redis_connection
-from tests.standins.twilio_api import sign
+from standins.signing import sign
 
 
 def numbers(count: int, start: int = 0) -> list[str]:

@@ -1,6 +1,6 @@
 """Pytest plugin: a Slack workspace in a test — signed requests to `POST /slack/events`.
 
-Requests are signed the way Slack signs them (`slack_sdk.signature.SignatureVerifier`),
+Requests are signed the way Slack signs them (`standins.signing`),
 sent through the Flask test client of `webhooks.app.create_app(settings)`, and the app's
 real slack_sdk/Bolt calls land on the Slack stand-in. Bolt answers right after `ack()` and
 runs the rest of a listener in its own thread, so tests wait for what Slack would see.
@@ -13,44 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
-from urllib.parse import urlencode
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
-SIGNING_SECRET = "test-signing-secret-0123456789"
+from standins.signing import SIGNING_SECRET, action_body, signed_headers, slash_body, view_body
+
 BOT_TOKEN = "xoxb-test"
-
-
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded"}
-
-
-def slash_body(text: str, *, user: str, channel: str, response_url: str, trigger_id: str = "trigger-1") -> str:
-    return urlencode({"token": "legacy", "team_id": "T1", "team_domain": "team", "channel_id": channel,
-                      "channel_name": channel.lower(), "user_id": user, "user_name": user.lower(),
-                      "command": "/multisms", "text": text, "api_app_id": "A1", "response_url": response_url,
-                      "trigger_id": trigger_id})
-
-
-def action_body(action_id: str, value: str, *, user: str, channel: str, response_url: str,
-                ephemeral: bool) -> str:
-    container = {"type": "message", "is_ephemeral": ephemeral, "channel_id": channel, "message_ts": "1.000001"}
-    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "team_id": "T1"},
-               "api_app_id": "A1", "token": "legacy", "container": container, "trigger_id": "trigger-2",
-               "channel": {"id": channel}, "response_url": response_url,
-               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
-                            "action_ts": str(time.time())}]}
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def view_body(view: dict, *, user: str) -> str:
-    payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": user, "team_id": "T1"},
-               "api_app_id": "A1", "token": "legacy", "trigger_id": "trigger-3", "view": view}
-    return urlencode({"payload": json.dumps(payload)})
 
 
 def eventually(check: Callable[[], object], *, timeout: float = 5.0, what: str = "condition"):

@@ -9,15 +9,8 @@ from sqlalchemy import func, select
 
 from multisms.db import session_scope
 from multisms.models import Batch
-from tests.slack_helpers import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    action_body,
-    button_values,
-    signed_headers,
-    slash_body,
-    text_of,
-)
+from standins.signing import SIGNING_SECRET, action_body, signed_headers, slash_body
+from tests.slack_helpers import BOT_TOKEN, button_values, text_of
 
 SEND = "send +48600100001 +48600100002 | Hello"
 

@@ -8,8 +8,9 @@ import time
 from multisms import autoreply, conversations
 from multisms.db import session_scope
 from multisms.models import Batch, Conversation
+from standins.signing import signed_headers
 from tests.send_helpers import create_batch, numbers, post_signed
-from tests.slack_helpers import eventually, signed_headers, text_of
+from tests.slack_helpers import eventually, text_of
 
 NUMBER = numbers(1)[0]
 

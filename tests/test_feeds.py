@@ -1,6 +1,6 @@
 """News feeds for digests: read RSS and Atom safely, from public addresses or the allow-list only.
 
-Every fetch goes over real sockets to the local feed server (tests/standins/feeds.py). Address
+Every fetch goes over real sockets to the local feed server (standins/feeds.py). Address
 checks are proven without traffic: a test resolver maps names to internal addresses, and a
 socket-level audit hook shows no connection was even attempted.
 """
@@ -19,7 +19,7 @@ import trustme
 from multisms.config import Settings
 from multisms.errors import FeedError
 from multisms.feeds import Feed, fetch_feed, parse_feed
-from tests.standins import FeedStandIn
+from standins import FeedStandIn
 
 
 def allowing(*servers: FeedStandIn, **values) -> Settings:

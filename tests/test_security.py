@@ -11,9 +11,10 @@ import pytest
 from werkzeug.routing import Rule
 
 from multisms.logging_setup import configure_logging
+from standins.signing import SIGNING_SECRET
 from tests.conftest import API_TOKEN
 from tests.send_helpers import numbers, post_signed
-from tests.slack_helpers import BOT_TOKEN, SIGNING_SECRET
+from tests.slack_helpers import BOT_TOKEN
 from webhooks.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Self-tests: the stand-ins speak each provider's wire format, proven with the REAL SDKs.
 
-Run: python -m pytest -q -p tests.standins.fixtures tests/test_standins.py
+Run: python -m pytest -q -p tests.fixtures.standins tests/test_standins.py
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.standins import OpenAIStandIn, TwilioStandIn
-from tests.standins.openai_api import embed
-from tests.standins.twilio_api import num_segments, sign
+from standins import OpenAIStandIn, TwilioStandIn
+from standins.openai_api import embed
+from standins.signing import sign
+from standins.twilio_api import num_segments
 
 TO, FROM, MG = "+48500100200", "+15005550006", "MG" + "a" * 32
 

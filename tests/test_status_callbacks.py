@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from multisms.db import session_scope
 from multisms.models import Message
+from standins.signing import sign
 from tests.send_helpers import create_batch, numbers, post_signed, recipient
-from tests.standins.twilio_api import sign
 
 
 def sent_batch(settings, run_jobs, twilio_api, count=1):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from multisms.db import session_scope
 from multisms.models import Batch
+from standins.signing import SIGNING_SECRET
 from tests.reliability.conftest import assert_clean, audit, injected
 from tests.send_helpers import create_batch, numbers
-from tests.slack_helpers import BOT_TOKEN, SIGNING_SECRET
+from tests.slack_helpers import BOT_TOKEN
 
 
 def test_429_bursts_500s_and_slow_responses(configure, twilio_api, run_jobs):

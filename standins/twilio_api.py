@@ -88,12 +88,6 @@ def twilio_error(code: int, status: int, message: str | None = None, headers=Non
     return json_response(body, status, headers)
 
 
-def sign(auth_token: str, url: str, params: dict, algorithm: str | None = None) -> str:
-    """X-Twilio-Signature for a webhook POST of ``params`` to ``url`` (real SDK code)."""
-    from twilio.request_validator import RequestValidator
-    return RequestValidator(auth_token).compute_signature(url, params, algorithm)
-
-
 def _country(number: str) -> str:
     for prefix, cc in (("+48", "PL"), ("+44", "GB"), ("+49", "DE"), ("+1", "US")):
         if number.startswith(prefix):

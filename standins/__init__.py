@@ -1,0 +1,11 @@
+"""Local HTTP stand-ins for Twilio, Slack and OpenAI (driven through the real SDKs), and news feeds.
+
+Why a top-level package: tests (through the fixtures in `tests/fixtures/standins.py`) and the
+`bench/` scripts both run them. Never shipped: the release bundle leaves `standins/` out.
+"""
+from .feeds import FeedStandIn
+from .openai_api import OpenAIStandIn
+from .slack_api import SlackStandIn
+from .twilio_api import TwilioStandIn
+
+__all__ = ["FeedStandIn", "OpenAIStandIn", "SlackStandIn", "TwilioStandIn"]
