@@ -47,7 +47,7 @@ _SECRET_PATTERNS = [
 ]
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-_MARKDOWN = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*]\s+)", re.MULTILINE)
+_MARKDOWN = re.compile(r"(\*\*|__|`|^#+[ \t]*|^[ \t]*[-*][ \t]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)

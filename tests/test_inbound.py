@@ -46,6 +46,16 @@ def test_stop_arriving_after_the_batch_was_created_is_still_honoured(settings, c
     assert statuses(settings, batch_id)[NUMBER] == "opted_out"
 
 
+@pytest.mark.parametrize("body", ["REVOKE", "optout", "StopAll"])
+def test_every_opt_out_word_twilio_honours_opts_the_number_out(settings, client, twilio_api, run_jobs, body):
+    other = numbers(1, start=1)[0]
+    inbound(client, twilio_api, body)
+    batch_id = create_batch(settings, [NUMBER, other])
+    run_jobs()
+    assert twilio_api.sent_to(NUMBER) == 0 and statuses(settings, batch_id)[NUMBER] == "opted_out"
+    assert twilio_api.sent_to(other) == 1
+
+
 @pytest.mark.parametrize("body", ["HELP", "info", " Help. "])
 def test_help_gets_the_help_text(settings, client, twilio_api, body):
     response = inbound(client, twilio_api, body)
