@@ -71,7 +71,7 @@ def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: 
         return False
     client = slack_client(settings)
     thread = _conversation_thread(settings, client, conversation_id, number, channel, batch_thread)
-    text = f"{mask(number)} {KEYWORD_NOTES[keyword]}" if keyword else f"{mask(number)}: {body}"
+    text = f"{mask(number)} {KEYWORD_NOTES[keyword]}" if keyword else f"{mask(number)}: {blocks.escape(body)}"
     lines = [blocks.section(f"*{mask(number)}:* {blocks.escape(body)}")]
     if keyword:
         lines.append(blocks.context(KEYWORD_NOTES[keyword]))

@@ -73,6 +73,17 @@ def test_without_an_inbox_the_conversation_starts_in_the_batch_channel(
     assert message["thread_ts"] == root_ts and note["thread_ts"] == batch_thread
 
 
+def test_an_incoming_text_cannot_mention_the_channel_or_make_links_in_slack(
+        configure, slack_api, twilio_api, make_client, run_jobs):
+    slack_on(configure, slack_api, SLACK_INBOX_CHANNEL="CINBOX")
+    inbound(make_client(), twilio_api, "<!channel> win a prize at <https://evil.example|your bank>")
+    run_jobs()
+    _, message = posts(slack_api, "CINBOX")
+    for shown in (message["text"], json.dumps(message["blocks"])):
+        assert "<!channel>" not in shown and "<https://" not in shown
+        assert "&lt;!channel&gt;" in shown
+
+
 def test_a_repeated_webhook_posts_once(configure, slack_api, twilio_api, make_client, run_jobs):
     slack_on(configure, slack_api, SLACK_INBOX_CHANNEL="CINBOX")
     client = make_client()
