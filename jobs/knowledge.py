@@ -87,7 +87,7 @@ def ask(question: str, user: str | None = None, channel: str | None = None) -> d
     """`/multisms ask`: the same grounded answer an SMS would get, for a team member, with sources."""
     settings = get_settings()
     try:
-        result = answer(settings, question)
+        result = answer(settings, question, connection=redis_connection(settings))
     except KnowledgeUnavailable as exc:
         return _tell(settings, user, channel, str(exc), notice(str(exc)))
     if isinstance(result, Handoff):
@@ -137,7 +137,7 @@ def answer_inbound(conversation_id: int) -> dict:
                          Handoff("AI replies need OPENAI_API_KEY, which is not set", [], gap=False))
     if not autoreply.claim_ai_reply(connection, number, settings):
         return _over_limit(settings, connection, where, question)
-    result = answer(settings, question)
+    result = answer(settings, question, connection=connection)
     if isinstance(result, Handoff):
         return _hand_off(settings, connection, where, question, result)
     return _send_answer(settings, where, result)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     ai_max_replies: int = 5
     ai_reply_window_minutes: float = 60
     """At most AI_MAX_REPLIES AI answers per number in this many minutes."""
+    ai_max_calls_per_hour: int = 500
+    """Model calls (answers, `ask`, digests) allowed per clock hour across every worker; past it, people answer."""
     ai_holding_reply: str | None = None
     """Texted when the AI hands a question to a person; unset → nothing is sent."""
 
