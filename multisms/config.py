@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     multi_sms_mps: float | None = None
     multi_sms_concurrency: int = 16
     multi_sms_approval_threshold: int | None = None
+    """Batches with more recipients than this wait for a second person's approval in Slack."""
+    multi_sms_approval_hours: float = 24
+    """A batch nobody approves within this long is cancelled."""
     multi_sms_pause_threshold: int = 10
     worker_heartbeat_seconds: float = 10
     """A send job's heartbeat lives this long; a dead worker's claims are taken over after it lapses."""
@@ -108,6 +111,8 @@ class Settings(BaseSettings):
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None
+    slack_approvals_channel: str | None = None
+    """Where big batches ask for approval; unset → SLACK_INBOX_CHANNEL, then the batch's own channel."""
     conversation_window_hours: float = 72
     auto_reply_mode: Literal["off", "template", "ai"] = "off"
     auto_reply_template: str = "Thanks for your message! Someone from our team will get back to you soon."
