@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot import kb_blocks
 from bot.blocks import notice
 from bot.client import slack_client
+from jobs.inbound import open_thread
 from jobs.outbound import send_single
 from knowledge.answer import Answer, Handoff, answer, search
 from knowledge.documents import MAX_FILE_BYTES, UnreadableDocument, load_bytes
@@ -193,11 +194,14 @@ def _over_limit(settings: Settings, connection, where: conversations.Thread, que
 
 
 def _post_in_thread(settings: Settings, where: conversations.Thread, text: str, content: list[dict]) -> None:
-    if not (settings.slack_configured and where.channel and where.thread_ts):
-        log.info("%s (no Slack thread to post to)", text)
+    """Post in the conversation's thread, opening one if it has none, so a hand-over always reaches people."""
+    if not settings.slack_configured:
+        log.info("%s (Slack is not configured)", text)
         return
-    slack_client(settings).chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=text,
-                                            blocks=content)
+    thread = (where.channel, where.thread_ts) if where.channel and where.thread_ts else \
+        open_thread(settings, where.conversation_id)
+    if thread:
+        slack_client(settings).chat_postMessage(channel=thread[0], thread_ts=thread[1], text=text, blocks=content)
 
 
 def _tell(settings: Settings, user: str | None, channel: str | None, text: str, content: list[dict]) -> dict:
