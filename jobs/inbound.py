@@ -19,6 +19,7 @@ from multisms.db import session_scope
 from multisms.models import Message
 from multisms.numbers import mask
 from multisms.queues import ANSWER_INBOUND, enqueue, redis_connection
+from multisms.storage import record_inbound, record_message
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,24 @@ KEYWORD_NOTES = {
 }
 
 
+def receive(sid: str, number: str, to: str, body: str, keyword: str | None = None) -> dict:
+    """An SMS the webhook took (signature checked, STOP/START already honoured): store it once per
+    MessageSid, answer HELP's history, then follow it up in Slack and with automatic replies."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        message = record_inbound(session, sid=sid, from_number=number, to_number=to, body=body)
+        if message is None:
+            return {"sid": sid, "skipped": "already received"}  # Twilio or the webhook sent it twice
+        if keyword == "help":
+            record_message(session, direction="outbound", from_number=to, to_number=number,
+                           body=settings.inbound_help_text, status="queued")
+        session.flush()
+        message_id = message.id
+    return handle_inbound(message_id, keyword)
+
+
 def handle_inbound(message_id: int, keyword: str | None = None) -> dict:
+    """Follow up a stored inbound SMS (also the job path of the previous release, for jobs queued before it)."""
     settings = get_settings()
     connection = redis_connection(settings)
     with session_scope(settings.database_url) as session:
