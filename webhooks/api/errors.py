@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -49,9 +49,9 @@ def invalid_input(exc: ValidationError) -> ApiError:
                      for err in exc.errors(include_url=False)))
 
 
-def error_response(status: int, error: str, **details) -> tuple[Response, int]:
-    body = Error(error=error, **details).model_dump(mode="json", exclude_unset=True)
-    return jsonify(body), status
+def error_response(status: int, error: str, **details) -> Response:
+    body = Error(error=error, **details).model_dump_json(exclude_unset=True)
+    return Response(body, status, mimetype="application/json")
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
@@ -91,7 +91,7 @@ def _answer(spec: Operation, result) -> Response | tuple[Response, int]:
     if type(model) is not spec.model_for(status):
         raise TypeError(f"{request.endpoint} answered {status} with {type(model).__name__}, "
                         f"which the document does not list for that status")
-    return jsonify(model.model_dump(mode="json", exclude_unset=True)), status
+    return Response(model.model_dump_json(exclude_unset=True), status, mimetype="application/json")
 
 
 def build_document(app: Flask) -> dict:
