@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Flask, Response, request
 from pydantic import BaseModel, ValidationError
@@ -43,7 +43,7 @@ class Operation:
     public: bool = False
     csv: bool = False
     """The 200 answer may also be `text/csv` (the view then returns a Response itself)."""
-    description: str | None = field(default=None)
+    description: str | None = None
 
     def model_for(self, status: int) -> type[BaseModel] | None:
         documented = self.responses.get(status)
@@ -51,7 +51,7 @@ class Operation:
 
 
 def operation(summary: str, **details) -> Callable:
-    """Document a view and hold it to the document.
+    """Document a view (`details`: the other fields of `Operation`) and hold it to the document.
 
     The view receives `body=` and `query=` already validated (400 naming the field otherwise), and
     answers with a response model, or `(model, status)`; a model the document does not list for
@@ -84,7 +84,7 @@ def _json_object() -> dict:
     return payload
 
 
-def _answer(spec: Operation, result) -> Response | tuple[Response, int]:
+def _answer(spec: Operation, result) -> Response:
     if isinstance(result, Response):
         return result
     model, status = result if isinstance(result, tuple) else (result, 200)
