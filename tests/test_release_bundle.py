@@ -53,8 +53,8 @@ PLANTED = {
 }
 MUST_SHIP = {"Procfile", "requirements.txt", "alembic.ini", "gunicorn.conf.py", ".python-version", "app.json",
              "README.md", ".env.example", "release/README.md", "docs/user-guide.md", "docs/operations.md",
-             "docs/api.md", "multisms/config.py", "migrations/env.py", "webhooks/templates/panel/index.html",
-             "webhooks/static/panel/panel.js", "jobs/worker.py"}
+             "docs/api.md", "multisms/config.py", "migrations/env.py", "webhooks/panel/templates/panel/index.html",
+             "webhooks/panel/static/panel.js", "jobs/worker.py"}
 
 
 def project_files() -> list[str]:
