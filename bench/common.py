@@ -80,3 +80,51 @@ def drive(rate: float, seconds: float, make_request) -> tuple[list[float], int, 
         for i in range(count):
             pool.submit(one, i, begin + i / rate)
     return latencies, errors, count / max(time.monotonic() - begin, 1e-9)
+
+
+def kill_tree(pid: int) -> int:
+    """SIGKILL a process and every descendant (RQ's work-horse calls setsid(): a group kill misses it)."""
+    import signal
+
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in tree:
+        try:
+            member.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=10)
+    return len(tree)
+
+
+def start_standin(kind: str, workdir: Path, *args: str) -> tuple[subprocess.Popen, dict]:
+    """`python -m standins <kind>` in its own process; returns it and the JSON line it prints (url, credentials)."""
+    import json
+
+    process = subprocess.Popen([sys.executable, "-m", "standins", kind, *args], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                               stderr=(workdir / f"standin-{kind}.log").open("w"), text=True)
+    return process, json.loads(process.stdout.readline())
+
+
+def fresh_database(url: str) -> str:
+    """An empty, migrated schema at `url` (PostgreSQL: every table dropped first); returns the SQLAlchemy URL."""
+    from sqlalchemy import text
+
+    from multisms.config import Settings
+    from multisms.db import dispose, get_engine, migrate
+    from multisms.models import Base
+
+    url = Settings(database_url=url, _env_file=None).database_url
+    if not url.startswith("sqlite"):
+        with get_engine(url).begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(url)
+    dispose(url)
+    return url

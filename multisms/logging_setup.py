@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from multisms.numbers import mask
 
 PHONE_NUMBER = re.compile(
-    r"(?<![\w.%])(?!\d{4}-\d{2}-\d{2}(?!\d))(?!\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))"
+    r"(?<![\w.%:])(?!\d{4}-\d{2}-\d{2}(?!\d))(?!\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))"
     r"(?:\+|00)?\(?\d(?:[ \t.\-/()+]{0,3}\d){6,16}(?![\w%])")
 """A phone number however it is written: `+48 600 123 456`, `0048600123456`, `48600123456`,
 `600 123 456`, `(+48) 600-123-456`, `600.123.456`, with double spaces, or form-encoded

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -139,6 +140,8 @@ class TwilioStandIn(StandIn):
         self._pinned: set[str] = set()  # sids whose status a test set by hand: the timeline leaves them
         self.list_calls = 0
         self.fetch_calls = 0
+        self.arrivals: list[float] = []  # wall clock (time.time) when each create request arrived
+        self.accepted: list[tuple[str, float]] = []  # (to, wall clock) when each message was accepted
 
     def reset(self) -> None:
         with self.lock:
@@ -220,6 +223,8 @@ class TwilioStandIn(StandIn):
 
     # -- HTTP ---------------------------------------------------------------
     def handle(self, req: Request) -> Response:
+        if req.path == "/_standin/stats":  # for a bench driving this stand-in in another process
+            return self._stats()
         if req.header("authorization") != self._expected_auth:
             return twilio_error(20003, 401, headers={"WWW-Authenticate": 'Basic realm="Twilio API"'})
         m_list, m_one = _LIST.match(req.path), _ONE.match(req.path)
@@ -239,9 +244,17 @@ class TwilioStandIn(StandIn):
             return json_response(found[1]) if found else twilio_error(20404, 404, path=req.path)
         return twilio_error(20404, 404, path=req.path)
 
+    def _stats(self) -> Response:
+        with self.lock:
+            lookups = sum(1 for r in self.requests if r.method == "GET" and r.path.endswith("/Messages.json")
+                          and "To" in r.query)
+            return json_response({"arrivals": self.arrivals, "accepted": self.accepted, "list_calls": self.list_calls,
+                                  "lookups": lookups, "create_attempts": self.create_attempts})
+
     def _create(self, req: Request) -> Response:
         with self.lock:
             self.create_attempts += 1
+            self.arrivals.append(time.time())
         self.sleep(self.latency)
         if self.take("rate_limit") is not None:
             return twilio_error(20429, 429, headers={"Retry-After": "1"})
@@ -310,6 +323,7 @@ class TwilioStandIn(StandIn):
                "price": None, "price_unit": "USD", "sid": sid, "status": "accepted" if service else "queued",
                "subresource_uris": {"media": base + "/Media.json"}, "to": to, "uri": base + ".json"}
         with self.lock:
+            self.accepted.append((to, time.time()))
             self.messages.append(msg)
             self.create_forms[sid] = dict(f)
             self._by_sid[sid] = (now, msg)
