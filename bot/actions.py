@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from bot import blocks, schedules
+from bot.blocks import batch as batch_blocks
 from bot.context import Announcement, Bot, Caller, Reply, refusal, say
 from multisms import autoreply, controls, conversations, scheduling
 from multisms.errors import InvalidTransition, NotAllowed, NotFound
@@ -62,7 +63,7 @@ def confirm(bot: Bot, caller: Caller, batch_id: int) -> Reply:
         held = scheduling.hold(session, bot.settings, batch, utcnow()) if batch.status == "pending" else None
         if batch.status == "awaiting_approval":
             pending, _ = list_recipients(session, batch_id, status="pending")
-            request = blocks.approval_request(batch, [r.number_normalized for r in pending], threshold=threshold)
+            request = batch_blocks.approval_request(batch, [r.number_normalized for r in pending], threshold=threshold)
             where = (f"I've asked in <#{channel}>." if channel
                      else f"Ask a teammate to type `/multisms approve {batch_id}` in Slack.")
             text = f"Batch #{batch_id} is big enough to need a second person's approval. {where}"
@@ -124,7 +125,7 @@ def recipients(bot: Bot, caller: Caller, batch_id: int) -> Reply:
         rows, _ = list_recipients(session, batch_id)
         view = [(r.number_normalized, r.status, r.error_message) for r in rows]
         masked = batch.created_by != caller.created_by
-    return Reply(f"Recipients of batch #{batch_id}", blocks.recipients_view(batch_id, view, masked=masked))
+    return Reply(f"Recipients of batch #{batch_id}", batch_blocks.recipients_view(batch_id, view, masked=masked))
 
 
 @_answers(check_allowed=True)
@@ -161,7 +162,7 @@ def _already(batch) -> str:
         return f"Batch #{batch.id} is already scheduled; `schedule list` shows when it goes."
     if batch.status == "cancelled":
         return f"Batch #{batch.id} was cancelled, so it can't be confirmed."
-    return f"Batch #{batch.id} can't be confirmed: it is {blocks.status_label(batch.status)}."
+    return f"Batch #{batch.id} can't be confirmed: it is {batch_blocks.status_label(batch.status)}."
 
 
 def announce(bot: Bot, client, announcement: Announcement) -> None:

@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot import actions, blocks, kb, schedules
+from bot.blocks import batch as batch_blocks
+from bot.blocks.optouts import optout_list
 from bot.context import Bot, Caller, Reply, refusal, say
 from bot.grammar import HELP_LINES, SEND_EXAMPLE, Command, Usage, from_slack, parse
 from multisms import autoreply, intake, optouts
@@ -50,7 +52,7 @@ def prepare(bot: Bot, caller: Caller, *, numbers: str, body: str, sender: str | 
     validation, batch_id = draft(bot, caller, numbers=numbers, body=body, sender=sender, send_at=send_at)
     if batch_id is None:
         return Reply("I can't prepare this batch: " + validation.problems[0]["message"],
-                     blocks.problems(validation, example=bot.prefix + SEND_EXAMPLE))
+                     batch_blocks.problems(validation, example=bot.prefix + SEND_EXAMPLE))
     note = schedules.preview_note(bot.settings, validation, batch_id, send_at=send_at, zone=zone, typed=typed,
                                   extra=note)
     return preview_reply(bot, validation, batch_id, note)
@@ -75,7 +77,7 @@ def preview_reply(bot: Bot, validation: Validation, batch_id: int, note: str | N
     seconds = estimated_seconds(validation.total_segments, validation.sender, settings)
     text = (f"Preview of batch #{batch_id}: {blocks.plural(len(validation.recipients), 'recipient')}, "
             f"{validation.total_segments} segments. Confirm or Cancel.")
-    return Reply(text, blocks.preview(validation, batch_id=batch_id, price=settings.multi_sms_price_per_segment,
+    return Reply(text, batch_blocks.preview(validation, batch_id=batch_id, price=settings.multi_sms_price_per_segment,
                                       currency=settings.multi_sms_currency, seconds=seconds, note=note))
 
 
@@ -93,7 +95,7 @@ def _status(bot: Bot, caller: Caller, command: Command) -> Reply:
     with bot.session() as session:
         batch = get_batch(session, command.batch_id)
         counts = batch_counts(session, [batch.id])[batch.id]
-        return Reply(blocks.progress_text(batch, counts), blocks.status(batch, counts))
+        return Reply(batch_blocks.progress_text(batch, counts), batch_blocks.status(batch, counts))
 
 
 def _list(bot: Bot, caller: Caller, command: Command) -> Reply:
@@ -107,7 +109,7 @@ def _list(bot: Bot, caller: Caller, command: Command) -> Reply:
             title = "Your recent batches"
             found, total = list_batches(session, limit=LIST_LIMIT, created_by=caller.created_by)
         counts = batch_counts(session, [batch.id for batch in found])
-        return Reply(title, blocks.batch_list(found, counts, title=title, total=total))
+        return Reply(title, batch_blocks.batch_list(found, counts, title=title, total=total))
 
 
 def _by_id(action: Callable[[Bot, Caller, int], Reply]):
@@ -123,7 +125,7 @@ def _optout(bot: Bot, caller: Caller, command: Command) -> Reply:
     if command.action == "list":
         with bot.session() as session:
             rows, total = optouts.list_all(session, limit=OPTOUT_PAGE)
-            return Reply(f"{total} numbers opted out", blocks.optout_list([(r.number, r.source) for r in rows], total))
+            return Reply(f"{total} numbers opted out", optout_list([(r.number, r.source) for r in rows], total))
     entry = parse_number(command.number, bot.settings.default_region)
     if not entry.valid:
         problem = f"“{command.number}” is not a number I can use: {entry.reason}."
@@ -155,7 +157,12 @@ def _autoreply(bot: Bot, caller: Caller, command: Command) -> Reply:
 
 
 def _help(bot: Bot, caller: Caller, command: Command) -> Reply:
-    return Reply("multisms commands", blocks.help_blocks(HELP_LINES, bot.prefix))
+    rows = "\n".join(f"• {blocks.code(bot.prefix + usage)}: {text}" for usage, text in HELP_LINES)
+    return Reply("multisms commands", [
+        blocks.section(f"*multisms: text many people at once*\n{rows}"),
+        blocks.context("A batch over the approval threshold needs a second person. Numbers without + or 00 "
+                       "are read in DEFAULT_REGION."),
+    ])
 
 
 HANDLERS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from bot import kb_blocks
+from bot.blocks import knowledge as kb_blocks
 from bot.context import Bot, Caller, Reply, say
 from bot.grammar import Command
 from multisms import knowledge

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, schedule_blocks
+from bot import blocks
+from bot.blocks import scheduling as schedule_blocks
 from bot.context import Bot, Caller, Reply, refusal, say
 from bot.grammar import Command, Usage
 from multisms import digests, reminders, scheduling

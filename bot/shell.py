@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from bot import blocks
 from bot.actions import BUTTONS
+from bot.blocks import batch as batch_blocks
 from bot.commands import prepare, run
 from bot.context import Bot, Caller, Reply
 from bot.grammar import Command, parse
@@ -100,7 +100,7 @@ class Shell:
         try:
             while True:
                 batch, counts, failed = self._read(batch_id)
-                line = blocks.progress_text(batch, counts)
+                line = batch_blocks.progress_text(batch, counts)
                 if line != last:
                     self.write(line)
                     last = line
@@ -114,17 +114,17 @@ class Shell:
 
     def _report(self, batch, counts, failed) -> None:
         if batch.status == "paused":
-            self._print(blocks.pause_note(batch, counts))
-        elif batch.status in blocks.FINISHED:
+            self._print(batch_blocks.pause_note(batch, counts))
+        elif batch.status in batch_blocks.FINISHED:
             if failed:
-                self._print(blocks.failures(batch.id, failed))
-            self._print(blocks.summary(batch, counts))
+                self._print(batch_blocks.failures(batch.id, failed))
+            self._print(batch_blocks.summary(batch, counts))
 
     def _read(self, batch_id: int):
         with self.bot.session() as session:
             batch = get_batch(session, batch_id)
             counts = batch_counts(session, [batch_id])[batch_id]
-            return batch, counts, blocks.failure_rows(list_recipients(session, batch_id)[0])
+            return batch, counts, batch_blocks.failure_rows(list_recipients(session, batch_id)[0])
 
     def _form(self) -> Reply:
         """The modal's two boxes, asked one after the other."""
