@@ -1,1 +1,1 @@
-"""The Slack side: the Bolt app, the /multisms grammar, Block Kit rendering and the terminal chat."""
+"""The Slack side: the Bolt app, the `/multisms` commands (`commands/`), Block Kit (`blocks/`), the terminal chat."""

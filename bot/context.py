@@ -5,20 +5,23 @@ Slack listeners and the terminal chat build these and hand them to the same hand
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from redis import Redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.queues import redis_connection
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+log = logging.getLogger(__name__)
 
 COMMAND = "/multisms"
 
@@ -40,7 +43,7 @@ class Bot:
                 self._redis = redis_connection(self.settings)
             return self._redis
 
-    def session(self) -> AbstractContextManager[Session]:
+    def session(self) -> AbstractContextManager:
         """A unit of work for domain functions (committed when the block ends); bot/ itself runs no SQL."""
         return session_scope(self.settings.database_url)
 
@@ -52,10 +55,22 @@ class Caller:
     created_by: str
     user: str | None = None
     channel: str | None = None
+    find_zone: Callable[[], str] = field(default=lambda: "UTC", compare=False, repr=False)
+    """Where `zone` comes from: Slack's `users.info`, or DEFAULT_TIMEZONE in the terminal chat."""
 
     @classmethod
-    def slack(cls, user: str, channel: str | None) -> Caller:
-        return cls(f"slack:{user}", user, channel)
+    def slack(cls, user: str, channel: str | None, *, client: WebClient, default_zone: str) -> Caller:
+        return cls(f"slack:{user}", user, channel, lambda: slack_zone(client, user, default_zone))
+
+    @classmethod
+    def shell(cls, settings: Settings) -> Caller:
+        return cls("shell", find_zone=lambda: settings.default_timezone)
+
+    @cached_property
+    def zone(self) -> str:
+        """The time zone this person's times are read in. Looked up only when a handler asks (a
+        Slack API call), at most once per request."""
+        return self.find_zone()
 
     @property
     def source(self) -> str:
@@ -75,12 +90,14 @@ class Announcement:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the caller sees; `announce` goes to the channel; `follow` names a batch now sending."""
+    """What the caller sees; `announce` goes to the channel; `follow` names a batch now sending;
+    `form` asks for the new-batch form (Slack's modal, the terminal chat's two questions)."""
 
     text: str
     blocks: list[dict]
     announce: Announcement | None = None
     follow: int | None = None
+    form: bool = False
 
 
 def say(text: str, *, follow: int | None = None) -> Reply:
@@ -99,3 +116,14 @@ def refusal(settings: Settings, caller: Caller) -> str | None:
         allowed = ", ".join(f"<#{channel}>" for channel in sorted(settings.allowed_channels))
         return f"Sorry, texts can't be sent from this channel. Try {allowed}."
     return None
+
+
+def slack_zone(client: WebClient, user: str | None, default: str) -> str:
+    """The Slack user's time zone; `default` when Slack does not say (missing scope, no profile)."""
+    if not user:
+        return default
+    try:
+        return (client.users_info(user=user).get("user") or {}).get("tz") or default
+    except SlackApiError as exc:
+        log.warning("users.info failed (%s): reading times in %s", exc.response.get("error"), default)
+        return default

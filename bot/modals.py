@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot import commands, schedules
+from bot.commands.send import draft, preview_note, preview_reply
 from bot.context import Bot, Caller, refusal
 from multisms.batches import Validation
 from multisms.config import MAX_BODY_CHARS, Settings
@@ -91,7 +91,8 @@ def submission_listener(bot: Bot):
 
     def on_submit(ack, body, view, client):
         submission = read_submission(view)
-        caller = Caller.slack(body["user"]["id"], submission.channel)
+        caller = Caller.slack(body["user"]["id"], submission.channel, client=client,
+                              default_zone=bot.settings.default_timezone)
         reason = refusal(bot.settings, caller)
         choices = [value for _, value in senders(bot.settings)]
         if reason or (choices and submission.sender not in choices):
@@ -103,14 +104,14 @@ def submission_listener(bot: Bot):
         except TimeProblem as exc:
             ack(response_action="errors", errors={SEND_AT: str(exc)})
             return
-        validation, batch_id = commands.draft(bot, caller, numbers=submission.numbers, body=submission.body,
-                                              sender=submission.sender, send_at=send_at)
+        validation, batch_id = draft(bot, caller, numbers=submission.numbers, body=submission.body,
+                                     sender=submission.sender, send_at=send_at)
         if batch_id is None:
             ack(response_action="errors", errors=field_errors(validation, has_sender_field=bool(choices)))
             return
         ack()
-        zone = schedules.author_zone(client, caller.user, bot.settings.default_timezone) if send_at else None
-        reply = commands.preview_reply(bot, validation, batch_id, schedules.preview_note(
+        zone = caller.zone if send_at else None
+        reply = preview_reply(bot, validation, batch_id, preview_note(
             bot.settings, validation, batch_id, send_at=send_at, zone=zone))
         if caller.channel:
             client.chat_postEphemeral(channel=caller.channel, user=caller.user, text=reply.text, blocks=reply.blocks)

@@ -15,11 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 
-from bot import blocks
-from bot.actions import BUTTONS
-from bot.commands import prepare, run
+from bot.blocks.batch import FINISHED, failure_rows, failures, pause_note, progress_text, summary
+from bot.commands import parse, press, run
+from bot.commands.send import prepare
 from bot.context import Bot, Caller, Reply
-from bot.grammar import Command, parse
 from multisms.config import Settings, get_settings
 from multisms.queues import workers_running
 from multisms.storage import batch_counts, get_batch, list_recipients
@@ -59,10 +58,11 @@ class Shell:
     def __init__(self, settings: Settings, *, ask: Callable[[str], str] = input,
                  write: Callable[[str], None] = print, poll_seconds: float = 0.5):
         self.bot = Bot(settings, prefix="")
-        self.caller = Caller("shell")
+        self.caller = Caller.shell(settings)
         self.ask, self.write, self.poll_seconds = ask, write, poll_seconds
         self.buttons: dict[str, tuple[str, int]] = {}
-        """Label (lower case) → (action id, batch id) of the buttons shown so far; the latest wins."""
+        """Label (lower case) → (action id, value: a batch id or other id) of the buttons shown so far; the
+        latest wins."""
 
     def handle(self, line: str) -> bool:
         """Answer one line; False when the person wants to leave."""
@@ -72,14 +72,11 @@ class Shell:
         if not text:
             return True
         if text.lower() in self.buttons:
-            action_id, batch_id = self.buttons[text.lower()]
-            self.show(BUTTONS[action_id](self.bot, self.caller, batch_id))
+            action_id, value = self.buttons[text.lower()]
+            self.show(press(self.bot, self.caller, action_id, value))
             return True
-        parsed = parse(text)
-        if isinstance(parsed, Command) and parsed.name == "new":
-            self.show(self._form())
-        else:
-            self.show(run(self.bot, self.caller, parsed))
+        reply = run(self.bot, self.caller, parse(text))
+        self.show(self._form() if reply.form else reply)
         return True
 
     def show(self, reply: Reply) -> None:
@@ -100,7 +97,7 @@ class Shell:
         try:
             while True:
                 batch, counts, failed = self._read(batch_id)
-                line = blocks.progress_text(batch, counts)
+                line = progress_text(batch, counts)
                 if line != last:
                     self.write(line)
                     last = line
@@ -114,17 +111,17 @@ class Shell:
 
     def _report(self, batch, counts, failed) -> None:
         if batch.status == "paused":
-            self._print(blocks.pause_note(batch, counts))
-        elif batch.status in blocks.FINISHED:
+            self._print(pause_note(batch, counts))
+        elif batch.status in FINISHED:
             if failed:
-                self._print(blocks.failures(batch.id, failed))
-            self._print(blocks.summary(batch, counts))
+                self._print(failures(batch.id, failed))
+            self._print(summary(batch, counts))
 
     def _read(self, batch_id: int):
         with self.bot.session() as session:
             batch = get_batch(session, batch_id)
             counts = batch_counts(session, [batch_id])[batch_id]
-            return batch, counts, blocks.failure_rows(list_recipients(session, batch_id)[0])
+            return batch, counts, failure_rows(list_recipients(session, batch_id)[0])
 
     def _form(self) -> Reply:
         """The modal's two boxes, asked one after the other."""

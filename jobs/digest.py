@@ -15,7 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from sqlalchemy import update
 
-from bot import schedule_blocks
+from bot.blocks import scheduling as schedule_blocks
 from bot.client import slack_client
 from knowledge.answer import ungrounded_details
 from multisms import ai_budget, digests

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot import blocks, kb_blocks
+from bot import blocks
+from bot.blocks import knowledge as kb_blocks
 from bot.client import slack_client
 from jobs.outbound import send_single
 from multisms import autoreply, conversations

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from slack_sdk.errors import SlackApiError
 
-from bot import kb_blocks
+from bot.blocks import knowledge as kb_blocks
 from bot.blocks import notice
 from bot.client import slack_client
 from jobs.inbound import open_thread

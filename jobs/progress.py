@@ -23,7 +23,7 @@ from redis import Redis
 from slack_sdk import WebClient
 from sqlalchemy import update
 
-from bot import blocks
+from bot.blocks.batch import FINISHED, Tally, failure_rows, failures, pause_note, progress, progress_text, summary
 from bot.client import slack_client
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
@@ -61,8 +61,8 @@ def batch_changed(batch_id: int, final: bool = False) -> dict:
     client, connection = slack_client(settings), redis_connection(settings)
     ts, fresh = _message_ts(settings, client, connection, snap)
     if not fresh:
-        client.chat_update(channel=snap.batch.slack_channel, ts=ts, text=blocks.progress_text(snap.batch, snap.counts),
-                           blocks=blocks.progress(snap.batch, snap.counts))
+        client.chat_update(channel=snap.batch.slack_channel, ts=ts, text=progress_text(snap.batch, snap.counts),
+                           blocks=progress(snap.batch, snap.counts))
     posted = _thread_posts(client, connection, snap, ts) if final and _has_report(snap.batch) else []
     return {"batch_id": batch_id, "ts": ts, "posted": fresh, "thread": posted}
 
@@ -71,13 +71,13 @@ def _snapshot(settings: Settings, batch_id: int, *, with_failures: bool) -> Snap
     with session_scope(settings.database_url) as session:
         batch = get_batch(session, batch_id)
         counts = batch_counts(session, [batch_id])[batch_id]
-        rows = blocks.failure_rows(list_recipients(session, batch_id)[0]) if with_failures else []
+        rows = failure_rows(list_recipients(session, batch_id)[0]) if with_failures else []
         return Snapshot(batch, counts, rows)
 
 
 def _has_report(batch: Batch) -> bool:
     """Thread posts belong to a send that started and then stopped (finished or paused)."""
-    return batch.started_at is not None and (batch.status in blocks.FINISHED or batch.status == "paused")
+    return batch.started_at is not None and (batch.status in FINISHED or batch.status == "paused")
 
 
 def _message_ts(settings: Settings, client: WebClient, connection: Redis, snap: Snapshot) -> tuple[str, bool]:
@@ -92,8 +92,8 @@ def _message_ts(settings: Settings, client: WebClient, connection: Redis, snap: 
         current = _stored_ts(settings, batch.id)
         if current:
             return current, False
-        posted = client.chat_postMessage(channel=batch.slack_channel, text=blocks.progress_text(batch, snap.counts),
-                                         blocks=blocks.progress(batch, snap.counts))
+        posted = client.chat_postMessage(channel=batch.slack_channel, text=progress_text(batch, snap.counts),
+                                         blocks=progress(batch, snap.counts))
     except BaseException:
         connection.delete(lock)
         raise
@@ -125,16 +125,16 @@ def _wait_for_ts(settings: Settings, batch_id: int) -> str:
 def _thread_posts(client: WebClient, connection: Redis, snap: Snapshot, ts: str) -> list[str]:
     batch, counts = snap.batch, snap.counts
     if batch.status == "paused":
-        t = blocks.Tally.of(counts)
+        t = Tally.of(counts)
         run = hashlib.sha1(f"{batch.error}|{t.sent}|{t.failed}|{t.waiting}".encode()).hexdigest()[:16]
-        events = [("pause", run, f"Batch #{batch.id} is paused: {batch.error}", blocks.pause_note(batch, counts))]
+        events = [("pause", run, f"Batch #{batch.id} is paused: {batch.error}", pause_note(batch, counts))]
     else:
         run = batch.completed_at.isoformat() if batch.completed_at else "open"
         events = []
         if snap.failures:
             events.append(("failures", run, f"{len(snap.failures)} recipients of batch #{batch.id} could not be texted",
-                           blocks.failures(batch.id, snap.failures)))
-        events.append(("summary", run, blocks.progress_text(batch, counts), blocks.summary(batch, counts)))
+                           failures(batch.id, snap.failures)))
+        events.append(("summary", run, progress_text(batch, counts), summary(batch, counts)))
     posted = []
     for event, run_id, text, content in events:
         key = f"multisms:slack:{batch.id}:{event}:{run_id}"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from bot.kb_blocks import RESUME_AI
+from bot.blocks.knowledge import RESUME_AI
 from multisms import knowledge
 from multisms.db import session_scope
 from multisms.models import Conversation, KnowledgeGap

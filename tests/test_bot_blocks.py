@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot import blocks
+from bot.blocks import batch as batch_blocks
 from bot.shell import render
 from multisms.batches import validate_batch
 from multisms.models import Batch
@@ -31,7 +32,7 @@ def test_a_preview_of_250_numbers_and_250_mistakes_stays_within_slack_limits():
     mistakes = [NumberEntry(f"not-a-number-{i}", reason="not a phone number") for i in range(250)]
     validation = validate_batch("Zażółć 😀", split_entries(numbers) + mistakes, sender="+15005550006",
                                 max_recipients=250)
-    content = blocks.preview(validation, batch_id=3, price=0.0083, currency="USD", seconds=250)
+    content = batch_blocks.preview(validation, batch_id=3, price=0.0083, currency="USD", seconds=250)
     assert fits_slack(content)
     text = json.dumps(content, ensure_ascii=False)
     assert "…and " in text and "more" in text
@@ -56,12 +57,12 @@ def test_channel_renderers_mask_every_number_and_escape_user_text():
     batch = a_batch()
     counts = BatchCounts({"sent": 240, "failed": 10})
     posts = [
-        blocks.progress(batch, counts),
-        blocks.approval_request(batch, numbers, threshold=100),
-        blocks.failures(7, [(n, 30007, "Message filtered") for n in numbers]),
-        blocks.pause_note(a_batch(status="paused", error="Twilio refused the sender (21606)"), counts),
-        blocks.summary(batch, counts),
-        blocks.recipients_view(7, [(n, "sent", None) for n in numbers], masked=True),
+        batch_blocks.progress(batch, counts),
+        batch_blocks.approval_request(batch, numbers, threshold=100),
+        batch_blocks.failures(7, [(n, 30007, "Message filtered") for n in numbers]),
+        batch_blocks.pause_note(a_batch(status="paused", error="Twilio refused the sender (21606)"), counts),
+        batch_blocks.summary(batch, counts),
+        batch_blocks.recipients_view(7, [(n, "sent", None) for n in numbers], masked=True),
     ]
     for content in posts:
         text = json.dumps(content, ensure_ascii=False)
@@ -72,8 +73,8 @@ def test_channel_renderers_mask_every_number_and_escape_user_text():
 
 
 def test_the_summary_offers_retry_only_when_something_failed():
-    with_failures = blocks.summary(a_batch(), BatchCounts({"sent": 3, "failed": 1}))
-    clean = blocks.summary(a_batch(status="completed"), BatchCounts({"sent": 4}))
+    with_failures = batch_blocks.summary(a_batch(), BatchCounts({"sent": 3, "failed": 1}))
+    clean = batch_blocks.summary(a_batch(status="completed"), BatchCounts({"sent": 4}))
     assert [b["action_id"] for b in with_failures[-1]["elements"]] == ["retry_batch", "view_recipients"]
     assert [b["action_id"] for b in clean[-1]["elements"]] == ["view_recipients"]
     assert "all 4 sent" in clean[0]["text"]["text"] and "took about 2 min" in with_failures[0]["text"]["text"]
@@ -82,13 +83,13 @@ def test_the_summary_offers_retry_only_when_something_failed():
 def test_failures_are_grouped_by_reason_most_common_first():
     rows = [("+48600100001", 21211, "Invalid To"), ("+48600100002", 30007, "Message filtered"),
             ("+48600100003", 30007, "Message filtered")]
-    content = blocks.failures(7, rows)
+    content = batch_blocks.failures(7, rows)
     assert "3 recipients of batch #7 could not be texted" in content[0]["text"]["text"]
     assert "30007" in content[1]["text"]["text"] and ": 2\n" in content[1]["text"]["text"]
     assert "21211" in content[2]["text"]["text"]
 
 
 def test_the_terminal_renders_blocks_as_text_with_buttons_in_brackets():
-    text = render(blocks.summary(a_batch(), BatchCounts({"sent": 3, "failed": 1})))
+    text = render(batch_blocks.summary(a_batch(), BatchCounts({"sent": 3, "failed": 1})))
     assert "Batch #7 is done, with errors" in text and "[Retry failed]  [View recipients]" in text
     assert render([blocks.section("<@U1> wrote &lt;hi&gt; <https://x.test|a link>")]) == "@U1 wrote <hi> a link"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.grammar import HELP_LINES
+from bot.commands.registry import HELP_LINES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("docs/user-guide.md", "docs/operations.md", "docs/api.md")

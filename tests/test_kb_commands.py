@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.commands import run
+from bot.commands import Call, Usage, parse, run
+from bot.commands.knowledge import KbRequest
 from bot.context import Bot, Caller
-from bot.grammar import Command, Usage, parse
 from multisms import knowledge
 from multisms.db import session_scope
 from tests.kb_helpers import ANSWER, PARKING, add_document, ai_env, grounded_model
@@ -30,14 +30,14 @@ def ephemerals(slack_api) -> list[dict]:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("kb add Parking is free", Command("kb", action="add", message="Parking is free")),
-    ("kb add https://team.slack.com/files/U0AB12/F0AB12CD/faq.pdf", Command("kb", action="add", file_id="F0AB12CD")),
-    ("kb add F0AB12CD", Command("kb", action="add", file_id="F0AB12CD")),
-    ("kb add FREEPARKING", Command("kb", action="add", message="FREEPARKING")),
-    ("kb remove #3", Command("kb", action="remove", document_id=3)),
-    ("kb search parking", Command("kb", action="search", message="parking")),
-    ("KB Gaps", Command("kb", action="gaps")),
-    ("ask Is parking free?", Command("ask", message="Is parking free?")),
+    ("kb add Parking is free", Call("kb", KbRequest("add", text="Parking is free"))),
+    ("kb add https://team.slack.com/files/U0AB12/F0AB12CD/faq.pdf", Call("kb", KbRequest("add", file_id="F0AB12CD"))),
+    ("kb add F0AB12CD", Call("kb", KbRequest("add", file_id="F0AB12CD"))),
+    ("kb add FREEPARKING", Call("kb", KbRequest("add", text="FREEPARKING"))),
+    ("kb remove #3", Call("kb", KbRequest("remove", document_id=3))),
+    ("kb search parking", Call("kb", KbRequest("search", text="parking"))),
+    ("KB Gaps", Call("kb", KbRequest("gaps"))),
+    ("ask Is parking free?", Call("ask", "Is parking free?")),
 ])
 def test_kb_and_ask_are_understood(text, expected):
     assert parse(text) == expected
@@ -130,7 +130,7 @@ def test_only_allowed_people_change_the_knowledge_base_but_anyone_may_ask(kb_sla
 def test_the_terminal_chat_lists_the_knowledge_base_and_needs_a_worker_to_ask(openai_api, tmp_path, configure):
     settings = configure(**ai_env(openai_api, tmp_path))
     add_document(settings, *PARKING)
-    bot, shell = Bot(settings, prefix=""), Caller("shell")
+    bot, shell = Bot(settings, prefix=""), Caller.shell(settings)
     assert "#1" in text_of({"blocks": run(bot, shell, parse("kb list")).blocks})
     assert "No worker is running" in run(bot, shell, parse("ask Is parking free?")).text
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.shell import Shell
 from multisms.db import session_scope
 from multisms.models import Batch, Recipient
+from tests.schedule_helpers import warsaw_morning
 from tests.slack_helpers import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +122,13 @@ def test_a_big_batch_from_the_terminal_waits_for_a_teammate(configure):
 
     assert "type `/multisms approve 1` in Slack" in asked and "[Approve]  [Cancel]" in asked
     assert "the terminal chat can create a big batch but never approve one" in terminal.type("approve")
+
+
+def test_times_typed_in_the_terminal_are_read_in_default_timezone(configure):
+    settings = configure(TWILIO_ACCOUNT_SID=None, TWILIO_AUTH_TOKEN=None, TWILIO_DEFAULT_FROM=None,
+                         DEFAULT_TIMEZONE="Europe/Warsaw")
+    local, _ = warsaw_morning()
+
+    preview = Terminal(settings).type(f"send {ANNA} | Stand-up at {local:%Y-%m-%d %H:%M}")
+
+    assert "Scheduled: goes out" in preview and "09:00 (Europe/Warsaw)" in preview

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.blocks import actions, button, clip, context, escape, plural, quote, section, slack_date, who
+from bot.blocks.primitives import actions, button, clip, context, escape, plural, quote, section, slack_date, who
 from multisms.timespec import describe, local_label
 
 

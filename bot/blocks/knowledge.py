@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.blocks import actions, button, clip, context, escape, fit, plural, quote, section
+from bot.blocks.primitives import actions, button, clip, context, escape, fit, plural, quote, section
 from multisms.numbers import mask
 
 RESUME_AI = "resume_ai"
