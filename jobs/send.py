@@ -25,6 +25,7 @@ from multisms import optouts
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch, record_sent
+from multisms.forget import ERASED, FORGOTTEN_NOTE
 from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
 from multisms.models import Recipient, utcnow
 from multisms.numbers import mask
@@ -143,6 +144,9 @@ class BatchRun:
             to, text = row.number_normalized, row.body or self.body
             if optouts.is_opted_out(session, to):  # STOP may arrive after the batch was created
                 advance_recipient(session, recipient_id, "opted_out", error_message="opted out before sending")
+                return
+            if row.body == ERASED:  # the number was forgotten on request; a retry must not text it
+                advance_recipient(session, recipient_id, "cancelled", error_message=FORGOTTEN_NOTE)
                 return
         segments = self.segments if text == self.body else max(analyze(text).segments, 1)
         try:

@@ -113,13 +113,14 @@ def forgotten_among(session: Session, settings: Settings, numbers: Iterable[str]
     if key is not None:
         stale = stale.where(ForgottenNumber.key_id != _key_id(key))
     count = session.scalar(stale) or 0
+    numbers_were = f"{count} forgotten number was" if count == 1 else f"{count} forgotten numbers were"
     if count and key is None:
-        raise ForgetKeyUnusable(f"{count} forgotten number{'s' if count != 1 else ''} cannot be recognised "
-                                "without the key they were hashed with: set FORGET_KEY (or SECRET_KEY) back.")
+        raise ForgetKeyUnusable(f"{numbers_were} hashed with a key that is no longer set: set FORGET_KEY "
+                                "(or SECRET_KEY) back to it, so no forgotten number comes back unnoticed.")
     if count:
-        raise ForgetKeyUnusable(f"{count} forgotten number{'s' if count != 1 else ''} were hashed with another key "
-                                "(FORGET_KEY or SECRET_KEY changed): set FORGET_KEY to the previous key and import "
-                                "again, so no forgotten number comes back unnoticed.")
+        raise ForgetKeyUnusable(f"{numbers_were} hashed with another key (FORGET_KEY or SECRET_KEY changed): "
+                                "set FORGET_KEY to the previous key and import again, so no forgotten number "
+                                "comes back unnoticed.")
     if key is None:
         return set()
     by_digest = {_digest(key, number): number for number in numbers}
