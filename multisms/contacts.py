@@ -106,8 +106,9 @@ def checked_list_name(name: str) -> str:
     cleaned = _SPACES.sub(" ", name or "").strip()
     if not cleaned:
         raise InvalidListName("Give the list a name, e.g. drivers.")
-    if len(cleaned) > MAX_LIST_NAME:
-        raise InvalidListName(f"The list name is {len(cleaned)} characters; the limit is {MAX_LIST_NAME}.")
+    length = max(len(cleaned), len(list_key(cleaned)))  # casefolding may lengthen it: `ß` → `ss`
+    if length > MAX_LIST_NAME:
+        raise InvalidListName(f"The list name is {length} characters; the limit is {MAX_LIST_NAME}.")
     bad = _NOT_IN_NAMES.search(cleaned)
     if bad:
         raise InvalidListName(f"A list name cannot contain {bad.group()!r}: use letters, digits, spaces, - or _.")

@@ -173,6 +173,15 @@ def test_an_ai_written_text_keeps_its_braces(settings):
     assert validation.ok and not validation.personalized and validation.own_texts == {}
 
 
+def test_double_braces_write_braces(settings, twilio_api, run_jobs):
+    import_file(settings, "drivers", "phone,name\n+48600100001,Anna\n")
+
+    send_now(settings, "list:drivers", "{{{name}}}: code {{A7}}")
+    run_jobs()
+
+    assert sent_texts(twilio_api) == {"+48600100001": ["{Anna}: code {A7}"]}
+
+
 def test_a_plain_text_is_stored_once_for_the_batch_as_before(settings):
     batch_id = send_now(settings, "+48600100001 +48600100002", "Same for all")
 
