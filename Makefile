@@ -59,7 +59,7 @@ clean:
 browser:
 	scripts/install_chromium.sh
 
-## docs: regenerate docs/api.md from the OpenAPI document (webhooks/openapi.py)
+## docs: regenerate docs/api.md from the OpenAPI document (webhooks/api/: routes and pydantic models)
 docs: $(STAMP)
 	$(BIN)/python scripts/build_api_docs.py
 

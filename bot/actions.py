@@ -15,9 +15,10 @@ from collections.abc import Callable
 from bot import blocks, schedules
 from bot.context import Announcement, Bot, Caller, Reply, refusal, say
 from multisms import autoreply, controls, conversations, scheduling
-from multisms.errors import InvalidTransition, NotFound
+from multisms.errors import InvalidTransition, NotAllowed, NotFound
 from multisms.models import utcnow
 from multisms.numbers import mask
+from multisms.permissions import Actor
 from multisms.queues import enqueue_progress, enqueue_send
 from multisms.storage import get_batch, list_recipients
 
@@ -37,7 +38,7 @@ def _answers(check_allowed: bool):
                 return say(reason)
             try:
                 return action(bot, caller, batch_id)
-            except (NotFound, InvalidTransition) as exc:
+            except (NotFound, InvalidTransition, NotAllowed) as exc:
                 return say(str(exc))
 
         return run
@@ -78,7 +79,7 @@ def confirm(bot: Bot, caller: Caller, batch_id: int) -> Reply:
 def approve(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     """A second person lets a big batch go; `controls.approve` refuses its author."""
     with bot.session() as session:
-        batch = controls.approve(session, batch_id, by=caller.created_by)
+        batch = controls.approve(session, bot.settings, batch_id, Actor(caller.created_by, caller.channel))
         channel = batch.slack_channel
         held = scheduling.hold(session, bot.settings, batch, utcnow())
     if held:

@@ -8,18 +8,18 @@ opens, so `/slack/events` need not be reachable. Run it next to the worker inste
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import build_app
 from multisms.config import get_settings
+from multisms.logging_setup import configure_logging
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.log_level)
     if not (settings.slack_app_token and settings.slack_bot_token):
         print("Socket Mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN; see README, Connect Slack.",
               file=sys.stderr)

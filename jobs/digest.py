@@ -17,11 +17,13 @@ from sqlalchemy import update
 
 from bot import schedule_blocks
 from bot.client import slack_client
-from multisms import digests
+from knowledge.answer import ungrounded_details
+from multisms import ai_budget, digests
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Reminder, ReminderRun
 from multisms.numbers import split_entries
+from multisms.queues import redis_connection
 from multisms.timespec import describe
 
 log = logging.getLogger(__name__)
@@ -46,10 +48,22 @@ def write_digest(run_id: int) -> dict:
         with session_scope(settings.database_url) as session:
             digests.record_failure(session, run_id, NO_KEY)
         return {"run_id": run_id, "failed": NO_KEY}
+    if not ai_budget.claim(redis_connection(settings), settings):
+        problem = f"The AI's hourly limit is reached (AI_MAX_CALLS_PER_HOUR={settings.ai_max_calls_per_hour})."
+        with session_scope(settings.database_url) as session:
+            digests.record_failure(session, run_id, problem)
+        return {"run_id": run_id, "failed": problem}
     text = compose(settings, source)
+    ungrounded = ungrounded_details(text, [source]) if text else None
     with session_scope(settings.database_url) as session:
-        recorded = digests.record_draft(session, run_id, text) if text else digests.record_failure(
-            session, run_id, "The AI returned no text.")
+        if not text:
+            recorded = digests.record_failure(session, run_id, "The AI returned no text.")
+        elif ungrounded:
+            recorded = digests.record_failure(session, run_id, f"The AI's draft had {ungrounded} that is not in "
+                                                               "the source, so it was not offered.")
+            text = ""
+        else:
+            recorded = digests.record_draft(session, run_id, text)
     if recorded and text:
         post_for_approval(settings, run_id)
     return {"run_id": run_id, "chars": len(text), "recorded": recorded}

@@ -19,6 +19,7 @@ from multisms.db import session_scope
 from multisms.models import Message
 from multisms.numbers import mask
 from multisms.queues import ANSWER_INBOUND, enqueue, redis_connection
+from multisms.storage import record_inbound, record_message
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,24 @@ KEYWORD_NOTES = {
 }
 
 
+def receive(sid: str, number: str, to: str, body: str, keyword: str | None = None) -> dict:
+    """An SMS the webhook took (signature checked, STOP/START already honoured): store it once per
+    MessageSid, answer HELP's history, then follow it up in Slack and with automatic replies."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        message = record_inbound(session, sid=sid, from_number=number, to_number=to, body=body)
+        if message is None:
+            return {"sid": sid, "skipped": "already received"}  # Twilio or the webhook sent it twice
+        if keyword == "help":
+            record_message(session, direction="outbound", from_number=to, to_number=number,
+                           body=settings.inbound_help_text, status="queued")
+        session.flush()
+        message_id = message.id
+    return handle_inbound(message_id, keyword)
+
+
 def handle_inbound(message_id: int, keyword: str | None = None) -> dict:
+    """Follow up a stored inbound SMS (also the job path of the previous release, for jobs queued before it)."""
     settings = get_settings()
     connection = redis_connection(settings)
     with session_scope(settings.database_url) as session:
@@ -65,13 +83,12 @@ def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: 
                    batch_thread: tuple[str, str, int] | None) -> bool:
     if not settings.slack_configured:
         return False
-    channel = settings.slack_inbox_channel or (batch_thread[0] if batch_thread else None)
-    if channel is None:
-        log.info("inbound from %s: no inbox channel and no recent batch thread to post to", mask(number))
+    where = open_thread(settings, conversation_id, batch_thread)
+    if where is None:
         return False
     client = slack_client(settings)
-    thread = _conversation_thread(settings, client, conversation_id, number, channel, batch_thread)
-    text = f"{mask(number)} {KEYWORD_NOTES[keyword]}" if keyword else f"{mask(number)}: {body}"
+    channel, thread = where
+    text = f"{mask(number)} {KEYWORD_NOTES[keyword]}" if keyword else f"{mask(number)}: {blocks.escape(body)}"
     lines = [blocks.section(f"*{mask(number)}:* {blocks.escape(body)}")]
     if keyword:
         lines.append(blocks.context(KEYWORD_NOTES[keyword]))
@@ -83,21 +100,27 @@ def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: 
     return True
 
 
-def _conversation_thread(settings: Settings, client, conversation_id: int, number: str, channel: str,
-                         batch_thread: tuple[str, str, int] | None) -> str:
-    """The thread for this number in `channel`, started (once) with a root message."""
+def open_thread(settings: Settings, conversation_id: int,
+                batch_thread: tuple[str, str, int] | None = None) -> tuple[str, str] | None:
+    """(channel, thread ts) of this number's conversation in Slack, started (once) with a root message
+    in its home channel (`conversations.home_channel`). None, logged as an error, when there is none."""
     with session_scope(settings.database_url) as session:
         where = conversations.thread(session, conversation_id)
+        channel = conversations.home_channel(session, settings, conversation_id,
+                                             batch_thread[0] if batch_thread else None)
+    if channel is None:
+        log.error("a text from %s has nowhere to go in Slack: set SLACK_INBOX_CHANNEL", mask(where.number))
+        return None
     if where.channel == channel and where.thread_ts:
-        return where.thread_ts
+        return channel, where.thread_ts
     origin = f" (after batch #{batch_thread[2]})" if batch_thread else ""
-    root = client.chat_postMessage(
-        channel=channel, text=f"Conversation with {mask(number)}",
-        blocks=[blocks.section(f"💬 *Conversation with {mask(number)}*{origin}"),
+    root = slack_client(settings).chat_postMessage(
+        channel=channel, text=f"Conversation with {mask(where.number)}",
+        blocks=[blocks.section(f"💬 *Conversation with {mask(where.number)}*{origin}"),
                 blocks.context("Reply in this thread to text them back.")])
     with session_scope(settings.database_url) as session:
         conversations.bind_thread(session, conversation_id, channel, root["ts"])
-    return root["ts"]
+    return channel, root["ts"]
 
 
 def _auto_reply(settings: Settings, connection, conversation_id: int, number: str, keyword: str | None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import urlsplit
 
 import requests
 from slack_sdk.errors import SlackApiError
@@ -20,9 +21,10 @@ from slack_sdk.errors import SlackApiError
 from bot import kb_blocks
 from bot.blocks import notice
 from bot.client import slack_client
+from jobs.inbound import open_thread
 from jobs.outbound import send_single
 from knowledge.answer import Answer, Handoff, answer, search
-from knowledge.documents import UnreadableDocument, load_bytes
+from knowledge.documents import MAX_FILE_BYTES, UnreadableDocument, load_bytes
 from knowledge.index import KnowledgeUnavailable, SyncResult, ensure_current
 from multisms import autoreply, conversations, keywords, knowledge
 from multisms.config import Settings, get_settings
@@ -32,6 +34,8 @@ from multisms.queues import redis_connection
 
 log = logging.getLogger(__name__)
 
+SLACK_FILE_HOST = "files.slack.com"
+"""Where `url_private` points; the bot token is sent nowhere else."""
 PROGRESS_LOG_SECONDS = 5
 DOWNLOAD_TIMEOUT_SECONDS = 30
 ANSWERED_MEMORY_SECONDS = 24 * 3600
@@ -84,7 +88,7 @@ def ask(question: str, user: str | None = None, channel: str | None = None) -> d
     """`/multisms ask`: the same grounded answer an SMS would get, for a team member, with sources."""
     settings = get_settings()
     try:
-        result = answer(settings, question)
+        result = answer(settings, question, connection=redis_connection(settings))
     except KnowledgeUnavailable as exc:
         return _tell(settings, user, channel, str(exc), notice(str(exc)))
     if isinstance(result, Handoff):
@@ -134,7 +138,7 @@ def answer_inbound(conversation_id: int) -> dict:
                          Handoff("AI replies need OPENAI_API_KEY, which is not set", [], gap=False))
     if not autoreply.claim_ai_reply(connection, number, settings):
         return _over_limit(settings, connection, where, question)
-    result = answer(settings, question)
+    result = answer(settings, question, connection=connection)
     if isinstance(result, Handoff):
         return _hand_off(settings, connection, where, question, result)
     return _send_answer(settings, where, result)
@@ -190,11 +194,14 @@ def _over_limit(settings: Settings, connection, where: conversations.Thread, que
 
 
 def _post_in_thread(settings: Settings, where: conversations.Thread, text: str, content: list[dict]) -> None:
-    if not (settings.slack_configured and where.channel and where.thread_ts):
-        log.info("%s (no Slack thread to post to)", text)
+    """Post in the conversation's thread, opening one if it has none, so a hand-over always reaches people."""
+    if not settings.slack_configured:
+        log.info("%s (Slack is not configured)", text)
         return
-    slack_client(settings).chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=text,
-                                            blocks=content)
+    thread = (where.channel, where.thread_ts) if where.channel and where.thread_ts else \
+        open_thread(settings, where.conversation_id)
+    if thread:
+        slack_client(settings).chat_postMessage(channel=thread[0], thread_ts=thread[1], text=text, blocks=content)
 
 
 def _tell(settings: Settings, user: str | None, channel: str | None, text: str, content: list[dict]) -> dict:
@@ -210,17 +217,43 @@ def _tell(settings: Settings, user: str | None, channel: str | None, text: str, 
 
 
 def _download(settings: Settings, info: dict) -> bytes:
+    """The file's bytes, fetched with the bot token from Slack's file host only (never from wherever a
+    link points), at most MAX_FILE_BYTES: the limit holds while reading, not after."""
     url = info.get("url_private_download") or info.get("url_private")
     if not url:
         raise UnreadableDocument("Slack did not give a download link for this file.")
-    response = requests.get(url, headers={"Authorization": f"Bearer {settings.slack_bot_token}"},
-                            timeout=DOWNLOAD_TIMEOUT_SECONDS)
-    response.raise_for_status()
-    served_html = response.headers.get("Content-Type", "").startswith("text/html")
-    if served_html and not (info.get("mimetype") or "").startswith("text/html"):
-        raise UnreadableDocument("Slack answered with its sign-in page: the app needs the files:read scope "
-                                 "(reinstall it after adding the scope).")
-    return response.content
+    if not _slack_file_host(settings, url):
+        log.warning("refused to send the bot token to %s for a Slack file", urlsplit(url).hostname)
+        raise UnreadableDocument("Slack's answer pointed the download somewhere other than Slack's file host, "
+                                 "so it was not fetched.")
+    headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
+    with requests.get(url, headers=headers, timeout=DOWNLOAD_TIMEOUT_SECONDS, stream=True,
+                      allow_redirects=False) as response:
+        if response.is_redirect:
+            raise UnreadableDocument("Slack redirected the download; share the file again and retry.")
+        response.raise_for_status()
+        served_html = response.headers.get("Content-Type", "").startswith("text/html")
+        if served_html and not (info.get("mimetype") or "").startswith("text/html"):
+            raise UnreadableDocument("Slack answered with its sign-in page: the app needs the files:read scope "
+                                     "(reinstall it after adding the scope).")
+        data = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            data += chunk
+            if len(data) > MAX_FILE_BYTES:
+                raise UnreadableDocument(f"“{info.get('name') or 'The file'}” is over "
+                                         f"{MAX_FILE_BYTES // 1024 // 1024} MB.")
+    return bytes(data)
+
+
+def _slack_file_host(settings: Settings, url: str) -> bool:
+    """Slack's file host over https, or the host of SLACK_API_URL (a proxy, or the tests' stand-in)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname == SLACK_FILE_HOST:
+        return True
+    if settings.slack_api_url:
+        api = urlsplit(settings.slack_api_url)
+        return (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
+    return False
 
 
 def _counts(result: SyncResult) -> dict:

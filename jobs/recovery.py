@@ -15,20 +15,14 @@ import time
 from datetime import timedelta
 
 from jobs.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
+from multisms import claims
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch, record_sent
 from multisms.gateway import GatewayError, SmsGateway
 from multisms.models import Recipient, utcnow
 from multisms.queues import enqueue_send, get_queue
-from multisms.storage import (
-    batch_counts,
-    cancel_pending,
-    get_batch,
-    release_claim,
-    stuck_claims,
-    unfinished_batches,
-)
+from multisms.storage import batch_counts, cancel_pending, get_batch, unfinished_batches
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +48,7 @@ def reconcile_stuck_claims(settings: Settings, connection, gateway: SmsGateway) 
     """For each claim of a dead run: adopt the message Twilio accepted, or release the claim."""
     with session_scope(settings.database_url) as session:
         claimed_before = utcnow() - timedelta(seconds=settings.worker_heartbeat_seconds)
-        stuck = [(r.id, r.claimed_by) for r in stuck_claims(session, claimed_before)]
+        stuck = [(r.id, r.claimed_by) for r in claims.stuck(session, claimed_before)]
     owners = {owner for _, owner in stuck if not is_alive(connection, owner)}
     if not owners:
         return 0, 0
@@ -73,7 +67,7 @@ def reconcile_stuck_claims(settings: Settings, connection, gateway: SmsGateway) 
             log.warning("recovery: cannot check Twilio for recipient %s yet: %s", recipient_id, exc.message)
             continue
         with session_scope(settings.database_url) as session:
-            released += release_claim(session, recipient_id, owner)
+            released += claims.release(session, owner, [recipient_id])
             batch = get_batch(session, session.get(Recipient, recipient_id).batch_id)
             if batch.status == "cancelled":
                 cancel_pending(session, batch.id)

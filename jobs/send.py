@@ -1,18 +1,24 @@
 """Send a confirmed batch: fast, within the sender's rate, and once per recipient.
 
-A pool of `MULTI_SMS_CONCURRENCY` threads drains the batch's pending recipients. Each
-recipient is claimed in the database (`pending → sending`, one conditional UPDATE naming
-this run) before it is sent, so two workers can never both send it. The pacer (Redis) keeps
-every worker together under the sender's segments-per-second cap. While the job runs it
-keeps a heartbeat in Redis; if the process dies, `jobs.recovery` sees it lapse and
-reconciles what this run had claimed.
+A run claims its batch's pending recipients a group at a time (`multisms.claims`: one UPDATE
+names the run) and keeps MULTI_SMS_CONCURRENCY requests to Twilio in flight; one writer
+thread records the results in groups, so no send thread holds a database connection or waits
+on one. The pacer (Redis) keeps every run of every worker under the sender's cap. A big batch
+is shared: its first run queues helper runs (one per CHUNK recipients, at most MAX_RUNS) that
+any worker takes; they all claim from the same batch, so N workers finish it close to N times
+faster, and cancel, pause, progress and recovery work on the batch as a whole. While a run
+works it keeps a heartbeat in Redis; if its process dies, `jobs.recovery` asks Twilio about
+each claim it left before anything is sent again.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,28 +27,21 @@ from sqlalchemy import func, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from jobs.liveness import Heartbeat, new_identity
-from multisms import optouts
+from jobs.send_writer import ResultWriter
+from multisms import claims
+from multisms.claims import Claimed, Outcome
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
-from multisms.delivery import find_accepted, finish_batch, record_sent
+from multisms.delivery import find_accepted, finish_batch
 from multisms.forget import ERASED, FORGOTTEN_NOTE
 from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
 from multisms.models import Recipient, utcnow
-from multisms.numbers import mask
-from multisms.queues import enqueue_progress, redis_connection
+from multisms.queues import SEND, enqueue, enqueue_progress, redis_connection
 from multisms.quiet_hours import send_window
 from multisms.ratelimit import SendPacer
 from multisms.segments import analyze
-from multisms.storage import (
-    advance_recipient,
-    claim_recipient,
-    defer_claim,
-    get_batch,
-    move_batch,
-    record_message,
-    release_claim,
-)
-from multisms.twilio_errors import BLOCKING, OPTED_OUT, describe, recipient_status_for
+from multisms.storage import get_batch, move_batch, opted_out_among
+from multisms.twilio_errors import BLOCKING, TWILIO_TO_RECIPIENT, describe, recipient_status_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,13 @@ MAX_ATTEMPTS = 6
 """Tries per recipient for retryable errors (429, 5xx, timeouts), with exponential backoff and jitter."""
 WATCH_SECONDS = 0.5
 """How often a run re-reads its batch: a cancel or pause stops the sends within about this long."""
+CLAIM_GROUP = 20
+"""Recipients claimed per statement. A run holds at most this many claimed-but-unsent recipients
+beyond those in flight, so a crash leaves at most MULTI_SMS_CONCURRENCY + 2 × CLAIM_GROUP claims
+per run for recovery to look up (one Twilio list request each)."""
+CHUNK = 1000
+"""Recipients per run of a big batch: a 10 000-recipient batch gets ten runs any worker may take."""
+MAX_RUNS = 16
 
 
 class Deferred(Exception):
@@ -60,8 +66,9 @@ class Deferred(Exception):
         self.until = until
 
 
-def send_batch(batch_id: int) -> dict:
-    """Send every pending recipient of the batch once. Safe to run again, or twice at once."""
+def send_batch(batch_id: int, helper: bool = False) -> dict:
+    """Send the batch's pending recipients once each. Safe to run again, or many times at once:
+    `helper` runs join a batch another run started and never queue runs of their own."""
     settings = get_settings()
     connection = redis_connection(settings)
     with session_scope(settings.database_url) as session:
@@ -73,17 +80,17 @@ def send_batch(batch_id: int) -> dict:
         run = BatchRun(settings=settings, gateway=make_gateway(settings), connection=connection,
                        batch_id=batch_id, sender=batch.sender, body=batch.body, segments=max(batch.segments, 1),
                        from_slack=batch.slack_channel is not None)
-        pending = session.scalars(
-            select(Recipient.id).where(Recipient.batch_id == batch_id, Recipient.status == "pending",
-                                       Recipient.due_by(utcnow()))
-            .order_by(Recipient.id)
-        ).all()
+        waiting = session.scalar(select(func.count()).select_from(Recipient).where(
+            Recipient.batch_id == batch_id, Recipient.status == "pending", Recipient.due_by(utcnow()))) or 0
+    if not helper:
+        for _ in range(min(math.ceil(waiting / CHUNK), MAX_RUNS) - 1):
+            enqueue(connection, SEND, batch_id, True, job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}")
     with Heartbeat(connection, run.identity, batch_id, settings.worker_heartbeat_seconds):
-        run.send_all(list(pending))
+        run.send_all()
     outcome = finish_batch(settings, batch_id)
     if run.from_slack:
         enqueue_progress(connection, batch_id, final=True)
-    return outcome
+    return {**outcome, "sent_by_this_run": run.sent}
 
 
 @dataclass
@@ -100,71 +107,97 @@ class BatchRun:
     from_slack: bool
     identity: str = field(default_factory=new_identity)
     started_at: datetime = field(default_factory=utcnow)
+    sent: int = 0
 
     def __post_init__(self):
         self.pacer = SendPacer(self.connection, self.settings, self.sender)
         self._stopped = threading.Event()
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self.writer = ResultWriter(self)
 
-    def send_all(self, recipient_ids: list[int]) -> None:
-        work = iter(recipient_ids)
-        threads = max(1, min(self.settings.multi_sms_concurrency, len(recipient_ids)))
-        with ThreadPoolExecutor(threads, thread_name_prefix=f"batch-{self.batch_id}") as pool:
-            for future in [pool.submit(self._drain, work) for _ in range(threads)]:
-                future.result()
+    def send_all(self) -> None:
+        """Claim in groups on this thread, send on MULTI_SMS_CONCURRENCY threads, write on one more."""
+        threads = max(1, self.settings.multi_sms_concurrency)
+        work: queue.Queue[Claimed | None] = queue.Queue(maxsize=CLAIM_GROUP)
+        self.writer.start()
+        try:
+            with ThreadPoolExecutor(threads, thread_name_prefix=f"batch-{self.batch_id}") as pool:
+                senders = [pool.submit(self._send_loop, work) for _ in range(threads)]
+                try:
+                    self._claim_loop(work)
+                finally:
+                    for _ in senders:
+                        work.put(None)
+                for future in senders:
+                    future.result()
+        finally:
+            self.writer.close()
 
-    def _drain(self, work) -> None:
+    def _claim_loop(self, work: queue.Queue) -> None:
         while not self.stopped():
-            with self._lock:
-                recipient_id = next(work, None)
-            if recipient_id is None:
+            with session_scope(self.settings.database_url) as session:
+                group = claims.claim_group(session, self.batch_id, self.identity, CLAIM_GROUP, utcnow())
+                blocked = opted_out_among(session, [claimed.number for claimed in group])
+            if not group:
                 return
-            self.send_one(recipient_id)
+            for claimed in group:
+                if claimed.number in blocked:  # STOP may arrive after the batch was created
+                    self.writer.add(Outcome(claimed.recipient_id, claimed.number, self._text(claimed), "opted_out",
+                                            error_message="opted out before sending"))
+                elif claimed.body == ERASED:  # the number was forgotten on request: a retry must not text it
+                    self.writer.add(Outcome(claimed.recipient_id, claimed.number, ERASED, "cancelled",
+                                            error_message=FORGOTTEN_NOTE))
+                else:
+                    work.put(claimed)
+
+    def _send_loop(self, work: queue.Queue) -> None:
+        while (claimed := work.get()) is not None:
+            if self.stopped():
+                self.writer.release(claimed.recipient_id)
+                continue
+            self.send_one(claimed)
 
     def stopped(self) -> bool:
         """True once the batch is no longer `processing` (cancelled, paused): checked every 0.5 s."""
         if self._stopped.is_set():
             return True
-        now = time.monotonic()
-        if now - self._checked_at >= WATCH_SECONDS:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at < WATCH_SECONDS:
+                return False
             self._checked_at = now
-            with session_scope(self.settings.database_url) as session:
-                if get_batch(session, self.batch_id).status != "processing":
-                    self._stopped.set()
-            if not self._stopped.is_set():
-                self._pause_if_blocked()  # also counts filtering reported later by status callbacks
+        with session_scope(self.settings.database_url) as session:
+            if get_batch(session, self.batch_id).status != "processing":
+                self._stopped.set()
+        if not self._stopped.is_set():
+            self.pause_if_blocked()  # also counts filtering reported later by status callbacks
         return self._stopped.is_set()
 
-    def send_one(self, recipient_id: int) -> None:
-        with session_scope(self.settings.database_url) as session:
-            if not claim_recipient(session, recipient_id, self.identity):
-                return
-            row = session.get(Recipient, recipient_id)
-            to, text = row.number_normalized, row.body or self.body
-            if optouts.is_opted_out(session, to):  # STOP may arrive after the batch was created
-                advance_recipient(session, recipient_id, "opted_out", error_message="opted out before sending")
-                return
-            if row.body == ERASED:  # the number was forgotten on request; a retry must not text it
-                advance_recipient(session, recipient_id, "cancelled", error_message=FORGOTTEN_NOTE)
-                return
+    def send_one(self, claimed: Claimed) -> None:
+        text = self._text(claimed)
         segments = self.segments if text == self.body else max(analyze(text).segments, 1)
         try:
-            result = self._send_with_retries(to, text, segments)
+            result = self._send_with_retries(claimed.number, text, segments)
         except GatewayError as exc:
-            self._record_failure(recipient_id, to, text, exc)
+            reason = describe(exc.code, exc.message)
+            log.warning("send failed batch=%s code=%s: %s", self.batch_id, exc.code, reason)
+            self.writer.add(Outcome(claimed.recipient_id, claimed.number, text, recipient_status_for(exc.code),
+                                    error_code=exc.code, error_message=reason))
+            if exc.code in BLOCKING:  # rare, and a pause must not wait for the next group write
+                self.writer.flush()
+                self.pause_if_blocked()
             return
         except Deferred as deferral:
-            with session_scope(self.settings.database_url) as session:
-                defer_claim(session, recipient_id, self.identity, deferral.until)
+            self.writer.release(claimed.recipient_id, until=deferral.until)
             return
         if result is None:  # stopped while waiting for the rate limit: give the claim back
-            with session_scope(self.settings.database_url) as session:
-                release_claim(session, recipient_id, self.identity)
+            self.writer.release(claimed.recipient_id)
             return
-        record_sent(self.settings, self.batch_id, recipient_id, sender=self.sender, to=to, body=text, result=result)
-        if self.from_slack:
-            enqueue_progress(self.connection, self.batch_id)
+        with self._lock:
+            self.sent += 1
+        self.writer.add(Outcome(claimed.recipient_id, claimed.number, text,
+                                TWILIO_TO_RECIPIENT.get(result.status, "queued"), sid=result.sid))
 
     def _send_with_retries(self, to: str, text: str, segments: int) -> SendResult | None:
         """Send, retrying 429/5xx/timeouts; after a timeout, look the message up before sending again.
@@ -203,20 +236,7 @@ class BatchRun:
         )
         return retrying(attempt)
 
-    def _record_failure(self, recipient_id: int, to: str, text: str, exc: GatewayError) -> None:
-        status = recipient_status_for(exc.code)
-        reason = describe(exc.code, exc.message)
-        log.warning("send failed batch=%s to=%s code=%s: %s", self.batch_id, mask(to), exc.code, reason)
-        with session_scope(self.settings.database_url) as session:
-            advance_recipient(session, recipient_id, status, error_code=exc.code, error_message=reason)
-            record_message(session, direction="outbound", from_number=self.sender, to_number=to, body=text,
-                           status="failed", error_code=exc.code, batch_id=self.batch_id, recipient_id=recipient_id)
-            if exc.code in OPTED_OUT:
-                optouts.add(session, to, "twilio_21610")
-        if exc.code in BLOCKING:
-            self._pause_if_blocked()
-
-    def _pause_if_blocked(self) -> None:
+    def pause_if_blocked(self) -> None:
         """Too many opt-out/filtering errors since this run started: pause and say why."""
         threshold = self.settings.multi_sms_pause_threshold
         with session_scope(self.settings.database_url) as session:
@@ -231,3 +251,6 @@ class BatchRun:
                 "sender (30034) or opted out (21610). Check the message and sender, then resume."))
         self._stopped.set()
         log.warning("batch %s paused after %s blocked sends", self.batch_id, blocked)
+
+    def _text(self, claimed: Claimed) -> str:
+        return claimed.body or self.body

@@ -56,7 +56,7 @@ def build_worker(connection, name: str | None = None) -> MultismsWorker:
     interval = max(int(get_settings().recovery_interval_seconds), 1)
     queues = [get_queue(queue, connection) for queue in QUEUE_NAMES]
     return MultismsWorker(queues, connection=connection, name=name, worker_ttl=interval + RQ_DEQUEUE_MARGIN,
-                          maintenance_interval=interval)
+                          maintenance_interval=interval, log_job_description=False)
 
 
 CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.scheduling")

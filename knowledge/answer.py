@@ -3,7 +3,9 @@
 The model sees only the question and the retrieved excerpts (secrets redacted from both): no
 phone numbers, names or history of anyone else. It may only use the excerpts and must reply
 `NO_ANSWER` when they don't say. When retrieval is weak the model is not asked at all. An answer
-with a phone number that is not in the excerpts is treated as a guess and handed off.
+with a phone number, a link or an e-mail address that is not in the excerpts it was grounded on is
+treated as a guess (or an injected instruction obeyed) and handed off: nothing is texted. Model
+calls share one hourly budget (AI_MAX_CALLS_PER_HOUR) across every worker.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from knowledge.index import Hit, KnowledgeIndex, ensure_current, require_ai
+from multisms import ai_budget
 from multisms.config import Settings
 
 NO_ANSWER = "NO_ANSWER"
@@ -46,8 +49,11 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)\b(password|passwd|secret|token|api[_ -]?key)\b(\s*[:=]\s*)\S+"),
 ]
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[^\s<>\"']*)?", re.I)
+"""Links with or without `https://`: `evil.example/x` in an SMS is as clickable as the full form."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
-_MARKDOWN = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*]\s+)", re.MULTILINE)
+_MARKDOWN = re.compile(r"(\*\*|__|`|^#+[ \t]*|^[ \t]*[-*][ \t]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,11 @@ class Handoff:
     """The knowledge base lacks the answer (listed in `kb gaps`); False when the service failed."""
 
 
-def answer(settings: Settings, question: str, *, index: KnowledgeIndex | None = None) -> Answer | Handoff:
-    """Answer `question` from the knowledge base. Raises `KnowledgeUnavailable` without an OpenAI key."""
+def answer(settings: Settings, question: str, *, index: KnowledgeIndex | None = None,
+           connection=None) -> Answer | Handoff:
+    """Answer `question` from the knowledge base. Raises `KnowledgeUnavailable` without an OpenAI key.
+
+    `connection` (Redis) holds the hourly budget of model calls; without one it is not counted."""
     require_ai(settings)
     question = redact(settings, question).strip()
     if not question:
@@ -91,6 +100,9 @@ def answer(settings: Settings, question: str, *, index: KnowledgeIndex | None = 
         where = f" (best match {best:.2f})" if best is not None else " (it is empty)"
         return Handoff(f"nothing relevant in the knowledge base{where}", _sources(hits), best)
     excerpts = [redact(settings, hit.text[:EXCERPT_CHARS]) for hit in usable]
+    if connection is not None and not ai_budget.claim(connection, settings):
+        return Handoff(f"the AI's hourly limit is reached (AI_MAX_CALLS_PER_HOUR={settings.ai_max_calls_per_hour})",
+                       _sources(usable), best, gap=False)
     try:
         reply = _ask_model(settings, question, usable, excerpts)
     except openai.APIError as exc:
@@ -98,10 +110,9 @@ def answer(settings: Settings, question: str, *, index: KnowledgeIndex | None = 
     text = _plain(redact(settings, reply))
     if not text or NO_ANSWER in reply.upper():
         return Handoff("the knowledge base does not answer this", _sources(usable), best)
-    unknown = unknown_numbers(text, excerpts)
-    if unknown:
-        return Handoff("the draft answer had a phone number that is not in the knowledge base",
-                       _sources(usable), best)
+    ungrounded = ungrounded_details(text, excerpts)
+    if ungrounded:
+        return Handoff(f"the draft answer had {ungrounded} that is not in the knowledge base", _sources(usable), best)
     return Answer(_fit(text), _sources(usable))
 
 
@@ -121,6 +132,27 @@ def redact(settings: Settings, text: str) -> str:
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) + m.group(2) + "[redacted]") if m.re.groups else "[redacted]", text)
     return text
+
+
+def ungrounded_details(text: str, excerpts: list[str]) -> str | None:
+    """What in `text` the excerpts do not contain and a reader could act on (a phone number, a link, an
+    e-mail address), named for the hand-over; None when every such detail is in an excerpt."""
+    if unknown_numbers(text, excerpts):
+        return "a phone number"
+    corpus = " ".join(excerpts).lower()
+    for kind, pattern in (("an e-mail address", _EMAIL), ("a link", _LINK)):
+        for match in pattern.finditer(text):
+            if _bare(match.group()) not in corpus:
+                return kind
+    return None
+
+
+def _bare(found: str) -> str:
+    """`https://Example.com/x.` → `example.com/x`: how a link or address is compared with the excerpts."""
+    found = found.lower().rstrip(".,;:!?)")
+    for prefix in ("https://", "http://"):
+        found = found.removeprefix(prefix)
+    return found
 
 
 def unknown_numbers(text: str, excerpts: list[str]) -> list[str]:

@@ -18,6 +18,18 @@ def current_mode(connection, settings: Settings) -> str:
     return mode if mode in MODES else settings.auto_reply_mode
 
 
+def mode_problem(settings: Settings, mode: str) -> str | None:
+    """Why the auto-reply mode cannot be switched to `mode` in this deployment, or None."""
+    if mode != "ai":
+        return None
+    if not settings.openai_api_key:
+        return "AI replies need an OpenAI key: set OPENAI_API_KEY, then switch again. Nothing changed."
+    if settings.slack_configured and not settings.slack_inbox_channel:
+        return ("AI replies need SLACK_INBOX_CHANNEL: the questions the AI hands to a person must land where "
+                "people look. Set it, then switch again. Nothing changed.")
+    return None
+
+
 def set_mode(connection, mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"Auto-reply mode must be one of {', '.join(MODES)}; got {mode!r}.")

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     ai_max_replies: int = 5
     ai_reply_window_minutes: float = 60
     """At most AI_MAX_REPLIES AI answers per number in this many minutes."""
+    ai_max_calls_per_hour: int = 500
+    """Model calls (answers, `ask`, digests) allowed per clock hour across every worker; past it, people answer."""
     ai_holding_reply: str | None = None
     """Texted when the AI hands a question to a person; unset → nothing is sent."""
 
@@ -83,6 +85,9 @@ class Settings(BaseSettings):
     multi_sms_mps: float | None = None
     multi_sms_concurrency: int = 16
     multi_sms_approval_threshold: int | None = None
+    """Batches with more recipients than this wait for a second person's approval in Slack."""
+    multi_sms_approval_hours: float = 24
+    """A batch nobody approves within this long is cancelled."""
     multi_sms_pause_threshold: int = 10
     worker_heartbeat_seconds: float = 10
     """A send job's heartbeat lives this long; a dead worker's claims are taken over after it lapses."""
@@ -110,6 +115,8 @@ class Settings(BaseSettings):
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None
+    slack_approvals_channel: str | None = None
+    """Where big batches ask for approval; unset → SLACK_INBOX_CHANNEL, then the batch's own channel."""
     conversation_window_hours: float = 72
     auto_reply_mode: Literal["off", "template", "ai"] = "off"
     auto_reply_template: str = "Thanks for your message! Someone from our team will get back to you soon."

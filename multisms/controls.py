@@ -11,9 +11,12 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from multisms import permissions
 from multisms.batches import RETRYABLE_RECIPIENT, check_batch_move
-from multisms.errors import InvalidTransition
+from multisms.config import Settings
+from multisms.errors import InvalidTransition, NotAllowed
 from multisms.models import Batch, Recipient, utcnow
+from multisms.permissions import Actor
 from multisms.storage import cancel_pending, get_batch, move_batch
 from multisms.twilio_errors import PERMANENT
 
@@ -28,12 +31,14 @@ def confirm(session: Session, batch_id: int, *, by: str, approval_threshold: int
     return batch
 
 
-def approve(session: Session, batch_id: int, *, by: str) -> Batch:
-    """A second person lets a large batch go; its author cannot approve it."""
+def approve(session: Session, settings: Settings, batch_id: int, actor: Actor) -> Batch:
+    """A second person lets a large batch go: an allowed Slack user who is not its author
+    (`permissions`); raises `NotAllowed` otherwise, `InvalidTransition` if it is not waiting."""
     batch = get_batch(session, batch_id)
-    if batch.created_by == by:
-        raise InvalidTransition("You created this batch, so someone else has to approve it.")
-    _conditional_move(session, batch, "awaiting_approval", "pending", approved_by=by, confirmed_at=utcnow())
+    reason = permissions.refusal(settings, actor, "approve", author=batch.created_by)
+    if reason:
+        raise NotAllowed(reason)
+    _conditional_move(session, batch, "awaiting_approval", "pending", approved_by=actor.who, confirmed_at=utcnow())
     return batch
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from multisms.config import Settings
 from multisms.errors import NotFound
 from multisms.models import Batch, Conversation, Message, Recipient, utcnow
 from multisms.optouts import is_opted_out
@@ -83,6 +84,23 @@ def note_inbound(session: Session, number: str, *, window: timedelta) -> tuple[C
     conversation.last_inbound_at = utcnow()
     conversation.last_batch_id = batch.id if batch else conversation.last_batch_id
     return conversation, batch
+
+
+def home_channel(session: Session, settings: Settings, conversation_id: int,
+                 recent_batch_channel: str | None = None) -> str | None:
+    """Where this conversation is followed in Slack, so a text or a hand-over always reaches people:
+    SLACK_INBOX_CHANNEL; else the channel of the batch it answers; else where its thread already is;
+    else the channel of the last batch sent to the number, however old; else the approvals channel.
+    None only when Slack has no channel to offer at all (then SLACK_INBOX_CHANNEL must be set)."""
+    if settings.slack_inbox_channel or recent_batch_channel:
+        return settings.slack_inbox_channel or recent_batch_channel
+    conversation = get(session, conversation_id)
+    if conversation.slack_channel:
+        return conversation.slack_channel
+    last = session.scalar(select(Batch.slack_channel).join(Recipient, Recipient.batch_id == Batch.id).where(
+        Recipient.number_normalized == conversation.number, Batch.slack_channel.is_not(None))
+        .order_by(Recipient.id.desc()).limit(1))
+    return last or settings.slack_approvals_channel
 
 
 def pause_ai(session: Session, conversation_id: int) -> bool:

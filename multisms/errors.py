@@ -19,6 +19,10 @@ class NotFound(MultiSmsError):
     """The batch (or other record) does not exist."""
 
 
+class NotAllowed(MultiSmsError):
+    """This person (or shared identity) may not do that here; the message says why and what would help."""
+
+
 class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
 

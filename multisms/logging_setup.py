@@ -14,8 +14,17 @@ from datetime import UTC, datetime
 
 from multisms.numbers import mask
 
-PHONE_NUMBER = re.compile(r"\+\d(?:[ -]?\d){6,14}(?!\d)")
-"""`+` then 7–15 digits (single spaces or dashes between them allowed, as people write them)."""
+PHONE_NUMBER = re.compile(
+    r"(?<![\w.%])(?!\d{4}-\d{2}-\d{2}(?!\d))(?!\d{1,3}(?:\.\d{1,3}){3}(?![\d.]))"
+    r"(?:\+|00)?\(?\d(?:[ \t.\-/()+]{0,3}\d){6,16}(?![\w%])")
+"""A phone number however it is written: `+48 600 123 456`, `0048600123456`, `48600123456`,
+`600 123 456`, `(+48) 600-123-456`, `600.123.456`, with double spaces, or form-encoded
+(`%2B48+600+123+456`, decoded first): 7–17 digits with separators between them. Dates
+(`2026-11-30`) and IPv4 addresses stay readable."""
+FORM_ENCODED = re.compile(r"%(2[Bb08]|29)")
+"""The escapes a form-encoded body uses inside a number: `+`, space, `(` and `)`."""
+WITHHELD = ("Invalid request signature detected",)
+"""Messages that carry a whole request body: only their first words are kept (Bolt's rejected requests)."""
 
 EXTRA_FIELDS = ("batch_id", "recipient_id", "job_id")
 """Attributes passed with `extra={...}` that become their own `key=value` pairs."""
@@ -27,7 +36,9 @@ _OURS = "_multisms_handler"
 
 
 def mask_numbers(text: str) -> str:
-    """`+48600123456` and `+48 600 123 456` → `+48••••••456`, as `multisms.numbers.mask` shows them."""
+    """Every phone number in `text` → `+48••••••456`, as `multisms.numbers.mask` shows them."""
+    if "%" in text:
+        text = FORM_ENCODED.sub(lambda m: {"2b": "+", "20": " ", "28": "(", "29": ")"}[m.group(1).lower()], text)
     return PHONE_NUMBER.sub(lambda match: mask(match.group()), text)
 
 
@@ -36,7 +47,10 @@ class MaskPhoneNumbers(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            record.msg, record.args = mask_numbers(record.getMessage()), None
+            message = record.getMessage()
+            if message.startswith(WITHHELD):
+                message = message.split("(", 1)[0].rstrip() + " (request details withheld)"
+            record.msg, record.args = mask_numbers(message), None
         except (TypeError, ValueError):  # a malformed call: let logging report it as it always does
             record.msg = mask_numbers(str(record.msg))
         if record.exc_info and not record.exc_text:

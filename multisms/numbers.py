@@ -96,12 +96,15 @@ VISIBLE_DIGITS = 3
 def mask(number: str | None) -> str:
     """`+48600123456` → `+48••••••456`: the country and the last three digits, enough to recognise a
     number, not enough to text it. The one masked format, in Slack channels, the panel and the logs."""
-    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    written = (number or "").lstrip(" (")
+    digits = "".join(ch for ch in written if ch.isdigit())
     if not digits:
         return ""
     if len(digits) <= VISIBLE_DIGITS:
         return "•" * len(digits)
-    country = _country_code(digits) if (number or "").lstrip().startswith("+") else ""
+    if written.startswith("00"):
+        digits, written = digits[2:], "+" + written[2:]
+    country = _country_code(digits) if written.startswith("+") else ""
     hidden = len(digits) - len(country) - VISIBLE_DIGITS
     if hidden < 1:
         country, hidden = "", len(digits) - VISIBLE_DIGITS

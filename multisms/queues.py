@@ -59,7 +59,7 @@ class JobKind:
 SEND = JobKind("jobs.send.send_batch", "sms", 3600)
 START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60)
 PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120)
-HANDLE_INBOUND = JobKind("jobs.inbound.handle_inbound", "default", 120)
+RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120)
 SEND_REPLY = JobKind("jobs.inbound.send_reply", "default", 60)
 ANSWER_INBOUND = JobKind("jobs.knowledge.answer_inbound", "ai", 180)
 KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -152,17 +151,6 @@ def list_recipients(session: Session, batch_id: int, *, limit: int | None = None
     return list(session.scalars(page).all()), total or 0
 
 
-def claim_recipient(session: Session, recipient_id: int, worker: str) -> bool:
-    """`pending → sending` in one UPDATE; only the worker whose UPDATE hit the row may send."""
-    claimed = session.execute(
-        update(Recipient)
-        .where(Recipient.id == recipient_id, Recipient.status == "pending", Recipient.due_by(utcnow()))
-        .values(status="sending", claimed_by=worker, claimed_at=utcnow(), attempts=Recipient.attempts + 1,
-                updated_at=utcnow())
-    )
-    return claimed.rowcount == 1
-
-
 def advance_recipient(session: Session, recipient_id: int, status: str, **fields) -> bool:
     """Move a recipient forward (never back); `fields` (sid, error…) are written with the move."""
     lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
@@ -189,26 +177,6 @@ def opted_out_among(session: Session, numbers: list[str]) -> set[str]:
     if not numbers:
         return set()
     return set(session.scalars(select(OptOut.number).where(OptOut.number.in_(numbers))).all())
-
-
-def release_claim(session: Session, recipient_id: int, worker: str) -> bool:
-    """Give a claimed recipient back (`sending → pending`) when it was not sent after all."""
-    released = session.execute(
-        update(Recipient)
-        .where(Recipient.id == recipient_id, Recipient.status == "sending", Recipient.claimed_by == worker)
-        .values(status="pending", claimed_by=None, claimed_at=None, updated_at=utcnow())
-    )
-    return released.rowcount == 1
-
-
-def defer_claim(session: Session, recipient_id: int, worker: str, until: datetime) -> bool:
-    """Give a claim back to wait for `until` (the recipient's quiet hours start before it could go)."""
-    deferred = session.execute(
-        update(Recipient)
-        .where(Recipient.id == recipient_id, Recipient.status == "sending", Recipient.claimed_by == worker)
-        .values(status="pending", claimed_by=None, claimed_at=None, not_before=until, updated_at=utcnow())
-    )
-    return deferred.rowcount == 1
 
 
 def cancel_pending(session: Session, batch_id: int) -> int:
@@ -245,14 +213,6 @@ def apply_delivery_status(session: Session, sid: str, status: str, error_code: i
         .values(status=status, updated_at=utcnow(), **({"error_code": error_code} if error_code else {}))
     )
     return recipient
-
-
-def stuck_claims(session: Session, claimed_before: datetime) -> list[Recipient]:
-    """Recipients left in `sending` by a claim older than `claimed_before`."""
-    return list(session.scalars(
-        select(Recipient).where(Recipient.status == "sending", Recipient.claimed_at < claimed_before)
-        .order_by(Recipient.id)
-    ).all())
 
 
 def unfinished_batches(session: Session) -> list[Batch]:

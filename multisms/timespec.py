@@ -20,7 +20,7 @@ _REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=366)
 """A send time further away than this is almost certainly a typo (wrong year)."""
 
-_DURATION_PART = re.compile(r"(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![a-z])", re.I)
+_DURATION_PART = re.compile(r"(?<!\d)(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![a-z])", re.I)
 _DURATION = r"in\s+(?:\d+\s*(?:d|days?|h|hrs?|hours?|m|mins?|minutes?)\s*)+"
 _DATE_TIME = r"(?:at\s+)?\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}"
 _CLOCK = r"at\s+\d{1,2}:\d{2}"
@@ -29,6 +29,9 @@ _SEND_CLAUSE = re.compile(r"(?:\s+|\s*\|\s*)(?P<when>in\s+\d+[dhm](?:\s*\d+[dhm]
                           r"at\s+\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2})\s*$", re.I)
 """Only compact durations (`in 2h`, `in 1h30m`) and full dates end a send: `Meeting at 10:00` or
 `see you in 2 hours` are message text, not send times."""
+CLAUSE_WINDOW = 120
+"""A send time is looked for in the message's last characters only: a regular expression over a
+whole message with a long run of spaces takes quadratic time (seconds of web CPU)."""
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 """Monday first, as people list them; cron numbers Sunday 0, Monday 1 … Saturday 6."""
@@ -65,10 +68,11 @@ def split_send_time(message: str) -> tuple[str, str | None]:
 
     A message that should end with such words ends with a full stop instead, and is sent as written.
     """
-    match = _SEND_CLAUSE.search(message)
-    if not match or not message[: match.start()].strip():
+    text = message.rstrip()
+    match = _SEND_CLAUSE.search(text, max(len(text) - CLAUSE_WINDOW, 0))
+    if not match or not text[: match.start()].strip():
         return message, None
-    return message[: match.start()].rstrip(" |"), " ".join(match.group("when").split())
+    return text[: match.start()].rstrip(" |\t\n"), " ".join(match.group("when").split())
 
 
 def is_send_time(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Write docs/api.md from the OpenAPI document (`webhooks.openapi.SPEC`), so the reference never drifts.
+"""Write docs/api.md from the OpenAPI document (`webhooks.api.openapi`), so the reference never drifts.
 
     python scripts/build_api_docs.py            # rewrite docs/api.md
     python scripts/build_api_docs.py --check    # exit 1 if docs/api.md is out of date
@@ -8,24 +8,38 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webhooks.openapi import SPEC  # noqa: E402  (needs the project root on the path)
+from flask import Flask  # noqa: E402  (the project's imports need its root on the path)
+
+from webhooks import api, health  # noqa: E402
+from webhooks.api.openapi import build_document  # noqa: E402
 
 TARGET = ROOT / "docs" / "api.md"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def render(spec: dict = SPEC) -> str:
+def document() -> dict:
+    """The document `/api/openapi.json` serves: the same blueprints, so the same routes and models."""
+    app = Flask("api-docs")
+    app.register_blueprint(health.bp)
+    api.init_app(app)
+    return build_document(app)
+
+
+def render(spec: dict | None = None) -> str:
+    spec = spec or document()
     info = spec["info"]
     out = [
         f"# {info['title']} {info['version']}",
         "",
-        "<!-- Generated from webhooks/openapi.py by scripts/build_api_docs.py. Do not edit by hand. -->",
+        "<!-- Generated from the API's routes and pydantic models (webhooks/api/) by scripts/build_api_docs.py. "
+        "Do not edit by hand. -->",
         "",
         info.get("description", ""),
         "",
@@ -52,7 +66,7 @@ def _operation(method: str, path: str, op: dict, spec: dict) -> list[str]:
     if op.get("parameters"):
         lines += ["| parameter | in | type | required | notes |", "|---|---|---|---|---|"]
         lines += [f"| `{p['name']}` | {p['in']} | {_type(p.get('schema', {}))} | "
-                  f"{'yes' if p.get('required') else 'no'} | {_notes(p.get('schema', {}))} |" for p in op["parameters"]]
+                  f"{'yes' if p.get('required') else 'no'} | {_notes(_described(p))} |" for p in op["parameters"]]
         lines.append("")
     body = op.get("requestBody")
     if body:
@@ -67,11 +81,21 @@ def _operation(method: str, path: str, op: dict, spec: dict) -> list[str]:
     return lines + [""]
 
 
+def _described(parameter: dict) -> dict:
+    """A parameter's schema with the parameter's own description."""
+    schema = parameter.get("schema", {})
+    return {**schema, "description": parameter["description"]} if "description" in parameter else schema
+
+
 def _schema(name: str, schema: dict) -> list[str]:
     required = set(schema.get("required", ()))
     lines = [f"### {name}", ""]
+    if schema.get("description"):
+        lines += [" ".join(schema["description"].split()), ""]
     if schema.get("additionalProperties") is False:
         lines += ["Unknown fields are refused.", ""]
+    if not schema.get("properties"):
+        return lines
     lines += ["| field | type | required | notes |", "|---|---|---|---|"]
     for field, prop in schema.get("properties", {}).items():
         lines.append(f"| `{field}` | {_type(prop)} | {'yes' if field in required else 'no'} | {_notes(prop)} |")
@@ -82,6 +106,8 @@ def _type(schema: dict) -> str:
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return f"[{name}](#{name.lower()})"
+    if "anyOf" in schema:
+        return " or ".join(_type(variant) for variant in schema["anyOf"])
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         return " or ".join(kind)
@@ -90,21 +116,29 @@ def _type(schema: dict) -> str:
     if kind == "object" and schema.get("properties"):
         fields = ", ".join(f"`{name}`: {_type(prop)}" for name, prop in schema["properties"].items())
         return f"object {{{fields}}}"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"object of {_type(schema['additionalProperties'])}"
     return kind
 
 
 def _notes(schema: dict) -> str:
     notes = []
+    for variant in schema.get("anyOf", ()):
+        if variant.get("type") != "null" and "$ref" not in variant:
+            notes.append(_notes(variant))
     if "enum" in schema:
         notes.append("one of " + ", ".join(f"`{value}`" for value in schema["enum"]))
     if "format" in schema:
         notes.append(schema["format"])
-    for key, text in (("minimum", "≥ {}"), ("maximum", "≤ {}"), ("maxItems", "at most {} items")):
+    for key, text in (("minimum", "≥ {}"), ("maximum", "≤ {}"), ("minLength", "at least {} character(s)"),
+                      ("maxLength", "at most {} characters"), ("maxItems", "at most {} items")):
         if key in schema:
             notes.append(text.format(schema[key]))
+    if schema.get("default") is not None:
+        notes.append(f"default `{json.dumps(schema['default'])}`")
     if "description" in schema:
         notes.append(schema["description"])
-    return "; ".join(notes)
+    return "; ".join(note for note in notes if note)
 
 
 def main(argv: list[str]) -> int:

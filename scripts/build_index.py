@@ -24,6 +24,7 @@ from knowledge.index import KnowledgeUnavailable, ensure_current  # noqa: E402
 from multisms import knowledge  # noqa: E402
 from multisms.config import get_settings  # noqa: E402
 from multisms.db import session_scope  # noqa: E402
+from multisms.logging_setup import configure_logging  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", required=True, type=Path, help="folder with the documents (searched recursively)")
     parser.add_argument("--by", default="script", help="recorded as the documents' author (default: script)")
     args = parser.parse_args(argv)
+    configure_logging(get_settings().log_level)
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
     settings = get_settings()

@@ -37,6 +37,7 @@ from multisms.config import Settings, get_settings  # noqa: E402
 from multisms.db import get_sessionmaker, migrate  # noqa: E402
 from multisms.errors import MultiSmsError, UnknownOldSchema  # noqa: E402
 from multisms.keywords import classify  # noqa: E402
+from multisms.logging_setup import configure_logging  # noqa: E402
 from multisms.models import Batch, Message, Recipient, utcnow  # noqa: E402
 from multisms.numbers import NumberEntry, parse_number  # noqa: E402
 from multisms.segments import analyze  # noqa: E402
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.db.is_file():
         parser.error(f"{args.db}: no such file")
     settings = get_settings()
+    configure_logging(settings.log_level)
     try:
         report = import_v3(args.db, settings, dry_run=args.dry_run)
     except MultiSmsError as refused:

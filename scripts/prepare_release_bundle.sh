@@ -29,7 +29,7 @@ excluded() {
   local path="$1" base="${1##*/}"
   case "/$path/" in
     */data/*|*/X1_data/*|*/.venv/*|*/venv/*|*/__pycache__/*|*/.pytest_cache/*|*/.hypothesis/*|\
-    */node_modules/*|*/.git/*|*/tests/*|*/release/dist/*) return 0 ;;
+    */node_modules/*|*/.git/*|*/tests/*|*/standins/*|*/bench/*|*/release/dist/*) return 0 ;;
   esac
   case "$base" in
     .env.example) return 1 ;;

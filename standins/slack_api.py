@@ -114,11 +114,15 @@ class SlackStandIn(StandIn):
         with self.lock:
             self._channels[channel_id] = fields
 
-    def add_file(self, file_id: str, name: str, content: bytes, mimetype: str = "application/octet-stream") -> dict:
+    def add_file(self, file_id: str, name: str, content: bytes, mimetype: str = "application/octet-stream",
+                 download_url: str | None = None) -> dict:
+        """A file `files.info` describes; `download_url` replaces its `url_private(_download)` (a test of
+        what a client does with a link that does not point at Slack's file host)."""
         base = f"{self.root_url}/files-pri/{self.team_id}-{file_id}"
         info = {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
                 "filetype": name.rsplit(".", 1)[-1] if "." in name else "binary", "size": len(content),
-                "url_private": f"{base}/{name}", "url_private_download": f"{base}/download/{name}",
+                "url_private": download_url or f"{base}/{name}",
+                "url_private_download": download_url or f"{base}/download/{name}",
                 "user": "U1", "is_external": False}
         with self.lock:
             self._files[file_id] = {"info": info, "content": content}

@@ -217,7 +217,8 @@ def test_list_pages_and_includes_recipients(client, auth):
     rest = client.get(f"{BATCHES}?limit=2&offset=2&include_recipients=1", headers=auth).json
     assert [b["body"] for b in rest["items"]] == ["batch 0"]
     assert [r["number_normalized"] for r in rest["items"][0]["recipients"]] == numbers(2)
-    assert client.get(f"{BATCHES}?limit=0", headers=auth).status_code == 400
+    too_small = client.get(f"{BATCHES}?limit=0", headers=auth)
+    assert too_small.status_code == 400 and [p["field"] for p in too_small.json["problems"]] == ["limit"]
 
 
 def test_unknown_batch_is_404(client, auth):

@@ -8,7 +8,8 @@ import pytest
 
 from multisms import controls, intake
 from multisms.db import session_scope
-from multisms.errors import InvalidTransition
+from multisms.errors import InvalidTransition, NotAllowed
+from multisms.permissions import Actor
 from tests.send_helpers import numbers
 
 
@@ -53,11 +54,28 @@ def test_large_batches_wait_for_a_second_person(settings):
     with session_scope(settings.database_url) as session:
         confirmed = controls.confirm(session, batch_id, by="slack:UAUTHOR", approval_threshold=4)
         assert confirmed.status == "awaiting_approval"
-    with session_scope(settings.database_url) as session, pytest.raises(InvalidTransition, match="someone else"):
-        controls.approve(session, batch_id, by="slack:UAUTHOR")
+    with session_scope(settings.database_url) as session, pytest.raises(NotAllowed, match="someone else"):
+        controls.approve(session, settings, batch_id, Actor.slack("UAUTHOR"))
+    for shared in ("api", "panel", "shell"):
+        with session_scope(settings.database_url) as session, pytest.raises(NotAllowed, match="never approve"):
+            controls.approve(session, settings, batch_id, Actor(shared))
     with session_scope(settings.database_url) as session:
-        approved = controls.approve(session, batch_id, by="slack:UOTHER")
+        approved = controls.approve(session, settings, batch_id, Actor.slack("UOTHER"))
         assert (approved.status, approved.approved_by) == ("pending", "slack:UOTHER")
+
+
+def test_only_an_allowed_slack_user_may_approve(configure):
+    settings = configure(MULTISMS_ALLOWED_USERS="UAUTHOR,UBOSS", MULTISMS_ALLOWED_CHANNELS="CSEND",
+                         SLACK_APPROVALS_CHANNEL="CAPPROVE")
+    batch_id = draft(settings, count=5)
+    with session_scope(settings.database_url) as session:
+        controls.confirm(session, batch_id, by="slack:UAUTHOR", approval_threshold=4)
+    with session_scope(settings.database_url) as session, pytest.raises(NotAllowed, match="MULTISMS_ALLOWED_USERS"):
+        controls.approve(session, settings, batch_id, Actor.slack("USTRANGER", "CAPPROVE"))
+    with session_scope(settings.database_url) as session, pytest.raises(NotAllowed, match="this channel"):
+        controls.approve(session, settings, batch_id, Actor.slack("UBOSS", "CRANDOM"))
+    with session_scope(settings.database_url) as session:
+        assert controls.approve(session, settings, batch_id, Actor.slack("UBOSS", "CAPPROVE")).status == "pending"
 
 
 def test_cancel_a_draft_and_nothing_is_left_to_send(settings):

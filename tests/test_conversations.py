@@ -73,6 +73,27 @@ def test_without_an_inbox_the_conversation_starts_in_the_batch_channel(
     assert message["thread_ts"] == root_ts and note["thread_ts"] == batch_thread
 
 
+def test_a_text_long_after_the_batch_still_reaches_people_without_an_inbox(
+        configure, slack_api, twilio_api, make_client, run_jobs):
+    settings = slack_on(configure, slack_api, CONVERSATION_WINDOW_HOURS="0")  # the batch is "old" at once
+    batch_with_thread(settings, run_jobs, slack_api)
+    inbound(make_client(), twilio_api, "Sorry for the late answer: yes!")
+    run_jobs()
+    root, message = posts(slack_api, "CTEAM")  # the channel of the last batch it got, no batch-thread note
+    assert "Conversation with" in root["text"] and "late answer" in message["text"]
+
+
+def test_an_incoming_text_cannot_mention_the_channel_or_make_links_in_slack(
+        configure, slack_api, twilio_api, make_client, run_jobs):
+    slack_on(configure, slack_api, SLACK_INBOX_CHANNEL="CINBOX")
+    inbound(make_client(), twilio_api, "<!channel> win a prize at <https://evil.example|your bank>")
+    run_jobs()
+    _, message = posts(slack_api, "CINBOX")
+    for shown in (message["text"], json.dumps(message["blocks"])):
+        assert "<!channel>" not in shown and "<https://" not in shown
+        assert "&lt;!channel&gt;" in shown
+
+
 def test_a_repeated_webhook_posts_once(configure, slack_api, twilio_api, make_client, run_jobs):
     slack_on(configure, slack_api, SLACK_INBOX_CHANNEL="CINBOX")
     client = make_client()

@@ -46,6 +46,16 @@ def test_stop_arriving_after_the_batch_was_created_is_still_honoured(settings, c
     assert statuses(settings, batch_id)[NUMBER] == "opted_out"
 
 
+@pytest.mark.parametrize("body", ["REVOKE", "optout", "StopAll"])
+def test_every_opt_out_word_twilio_honours_opts_the_number_out(settings, client, twilio_api, run_jobs, body):
+    other = numbers(1, start=1)[0]
+    inbound(client, twilio_api, body)
+    batch_id = create_batch(settings, [NUMBER, other])
+    run_jobs()
+    assert twilio_api.sent_to(NUMBER) == 0 and statuses(settings, batch_id)[NUMBER] == "opted_out"
+    assert twilio_api.sent_to(other) == 1
+
+
 @pytest.mark.parametrize("body", ["HELP", "info", " Help. "])
 def test_help_gets_the_help_text(settings, client, twilio_api, body):
     response = inbound(client, twilio_api, body)
@@ -59,12 +69,25 @@ def test_an_ordinary_message_gets_empty_twiml(client, twilio_api):
     assert response.get_data(as_text=True).strip().endswith("<Response />")
 
 
-def test_the_same_message_sid_twice_is_stored_once(settings, client, twilio_api, redis_conn):
+def test_the_same_message_sid_twice_is_stored_once(settings, client, twilio_api, redis_conn, run_jobs):
     first = inbound(client, twilio_api, "Hello", sid="SM" + "1" * 32)
     again = inbound(client, twilio_api, "Hello", sid="SM" + "1" * 32)
     assert first.status_code == again.status_code == 200
-    assert len(stored_inbound(settings)) == 1
-    assert redis_conn.llen("rq:queue:default") == 1  # handled (and posted to Slack) once
+    assert redis_conn.llen("rq:queue:default") == 1  # taken once in the request
+    redis_conn.delete("multisms:inbound:SM" + "1" * 32)  # a Redis restart forgets it; Twilio retries
+    inbound(client, twilio_api, "Hello", sid="SM" + "1" * 32)
+    run_jobs()
+    assert len(stored_inbound(settings)) == 1  # the job stores it once per MessageSid all the same
+
+
+def test_a_text_and_a_stop_are_kept_even_while_redis_is_down(configure, make_client, twilio_api):
+    settings = configure(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    client = make_client()
+    assert inbound(client, twilio_api, "Are you open today?").status_code == 200
+    assert inbound(client, twilio_api, "STOP").status_code == 200
+    assert sorted(m.body for m in stored_inbound(settings)) == ["Are you open today?", "STOP"]
+    with session_scope(settings.database_url) as session:
+        assert session.get(OptOut, NUMBER).source == "stop_keyword"
 
 
 @pytest.mark.parametrize("signature", [None, "Zm9yZ2Vk"])
@@ -77,7 +100,7 @@ def test_forged_or_missing_signature_is_refused_and_nothing_stored(settings, cli
         assert session.get(OptOut, NUMBER) is None
 
 
-def test_behind_a_tls_proxy_a_valid_signature_passes(configure, make_client, twilio_api, settings):
+def test_behind_a_tls_proxy_a_valid_signature_passes(configure, make_client, twilio_api, settings, run_jobs):
     configure(PUBLIC_BASE_URL="https://sms.example.com")
     client = make_client()
     form = twilio_api.inbound_form(NUMBER, "+15005550006", "Hi there")
@@ -86,6 +109,7 @@ def test_behind_a_tls_proxy_a_valid_signature_passes(configure, make_client, twi
                        headers=proxied).status_code == 403
     assert post_signed(client, twilio_api, "/twilio/inbound", form, base="https://sms.example.com",
                        headers=proxied).status_code == 200
+    run_jobs()
     assert len(stored_inbound(settings)) == 1
 
 

@@ -11,9 +11,9 @@ from multisms.config import get_settings
 from multisms.db import session_scope
 from multisms.models import Batch, OptOut
 from tests.conftest import API_TOKEN, TWILIO_FROM
-from webhooks import panel_auth
 from webhooks.app import create_app
-from webhooks.panel import PUBLIC_ENDPOINTS
+from webhooks.panel import auth as panel_auth
+from webhooks.panel.views import PUBLIC_ENDPOINTS
 
 PASSWORD = "correct horse battery staple"
 SERVICE = "MG" + "0" * 32

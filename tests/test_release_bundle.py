@@ -53,8 +53,8 @@ PLANTED = {
 }
 MUST_SHIP = {"Procfile", "requirements.txt", "alembic.ini", "gunicorn.conf.py", ".python-version", "app.json",
              "README.md", ".env.example", "release/README.md", "docs/user-guide.md", "docs/operations.md",
-             "docs/api.md", "multisms/config.py", "migrations/env.py", "webhooks/templates/panel/index.html",
-             "webhooks/static/panel/panel.js", "jobs/worker.py"}
+             "docs/api.md", "multisms/config.py", "migrations/env.py", "webhooks/panel/templates/panel/index.html",
+             "webhooks/panel/static/panel.js", "jobs/worker.py"}
 
 
 def project_files() -> list[str]:
@@ -102,7 +102,8 @@ def test_bundle_holds_what_production_needs_and_nothing_planted(project):
     shipped = files_under(project / "release/dist" / TAG)
     assert MUST_SHIP <= shipped
     assert not set(PLANTED) & shipped
-    leaks = [name for name in shipped if name.startswith(("data/", "X1_data/", ".venv/", "tests/"))
+    never = ("data/", "X1_data/", ".venv/", "tests/", "standins/", "bench/")
+    leaks = [name for name in shipped if name.startswith(never)
              or "/data/" in name or "/X1_data/" in name
              or "__pycache__" in name or name.endswith((".db", ".sqlite3", ".pem", ".key"))
              or name.rsplit("/", 1)[-1].startswith(".env") and name != ".env.example"]
@@ -325,9 +326,10 @@ def test_placeholders_and_ordinary_text_pass(text):
 
 
 def test_the_real_tree_passes():
-    """The scan over every file of the project (tests aside), read as the bundle check reads it."""
+    """The scan over every file of the project (the test-only tests/ and standins/ aside, which are never
+    shipped), read as the bundle check reads it."""
     scanner = _scanner()
-    findings = [str(f) for name in project_files() if not name.startswith("tests/")
+    findings = [str(f) for name in project_files() if not name.startswith(("tests/", "standins/"))
                 for f in scanner.scan_readable(scanner.read_bytes((ROOT / name).read_bytes()), name)]
     assert findings == []
 

@@ -120,4 +120,4 @@ def test_a_big_batch_from_the_terminal_waits_for_a_teammate(configure):
     asked = terminal.type("confirm")
 
     assert "type `/multisms approve 1` in Slack" in asked and "[Approve]  [Cancel]" in asked
-    assert "someone else has to approve it" in terminal.type("approve")
+    assert "the terminal chat can create a big batch but never approve one" in terminal.type("approve")

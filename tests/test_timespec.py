@@ -161,3 +161,8 @@ def test_any_schedule_text_is_a_schedule_or_a_clear_problem(text):
     else:
         assert croniter.is_valid(schedule.cron)
         next_run(schedule.cron, schedule.zone or "UTC", NOW)
+
+
+def test_a_long_run_of_spaces_before_or_instead_of_a_send_time_is_read_in_one_pass():
+    assert split_send_time("Hello" + " " * 100_000 + "in 2h") == ("Hello", "in 2h")
+    assert split_send_time("Hello" + " " * 100_000 + "there") == ("Hello" + " " * 100_000 + "there", None)

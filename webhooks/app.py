@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from multisms.config import Settings, get_settings
@@ -29,18 +28,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     resources.init_app(app, settings)
     app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     slack.init_app(app, settings)
     app.register_blueprint(twilio.bp)
     panel.init_app(app, settings)
-    app.register_error_handler(HTTPException, _json_error)
     if settings.webhooks_unverifiable:
         log.warning("Twilio webhooks are off (503): %s Delivery statuses are polled instead.", twilio.UNVERIFIABLE)
     return app
 
-
-def _json_error(error: HTTPException):
-    """API clients get JSON errors; everyone else gets Flask's page."""
-    if not request.path.startswith("/api/"):
-        return error
-    return jsonify(error=error.description or error.name), error.code

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from rq import Worker
 from sqlalchemy import text
 
 from webhooks import resources, twilio
+from webhooks.api.models import Health
+from webhooks.api.openapi import operation
 
 bp = Blueprint("health", __name__)
 
@@ -17,6 +19,8 @@ WORKER_SILENCE = timedelta(seconds=120)
 
 
 @bp.get("/api/health")
+@operation("Database, Redis and worker checks", public=True,
+           responses={200: (Health, "All checks pass"), 503: (Health, "A named check failed")})
 def health():
     """200 when every check passes, else 503 naming the part that failed."""
     checks = {"database": _check_database(), "redis": _check_redis()}
@@ -28,7 +32,7 @@ def health():
     body = {"status": "ok" if healthy else "unhealthy", "checks": checks}
     if failing:
         body["failing"] = failing
-    return jsonify(body), 200 if healthy else 503
+    return Health.model_validate(body), 200 if healthy else 503
 
 
 def _check_database() -> dict:

@@ -10,19 +10,23 @@ import functools
 import logging
 
 from flask import Blueprint, Response, abort, request
+from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from multisms import keywords, optouts
 from multisms.numbers import mask, parse_number
-from multisms.queues import HANDLE_INBOUND, enqueue, enqueue_progress
-from multisms.storage import apply_delivery_status, get_batch, record_inbound, record_message
+from multisms.queues import RECEIVE_INBOUND, enqueue, enqueue_progress
+from multisms.storage import apply_delivery_status, get_batch, record_inbound
 from multisms.twilio_errors import TWILIO_TO_RECIPIENT, describe
 from webhooks import resources
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+SEEN_SECONDS = 7 * 24 * 3600
+"""How long a MessageSid is remembered: Twilio's retries come within minutes."""
 
 
 
@@ -83,33 +87,38 @@ def status():
 @bp.post("/inbound")
 @twilio_signed
 def inbound():
-    """An incoming SMS: stored once per MessageSid, keywords honoured at once, the rest queued.
-
-    Answers within milliseconds: empty TwiML, or the help text for HELP/INFO.
+    """An incoming SMS. Only what cannot wait happens here: the signature, idempotency (a Redis key per
+    MessageSid), STOP/START honoured at once; storing it and everything after is a job
+    (`jobs.inbound.receive`). Answers within milliseconds: empty TwiML, or the help text for HELP/INFO.
     """
     form = request.form
-    sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+    sid, sender, body, to = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", ""), form.get("To", "")
     number = parse_number(sender).e164 or sender
     if not sid or not number:
         return _twiml(None)
-    session = resources.db()
-    message = record_inbound(session, sid=sid, from_number=number, to_number=form.get("To", ""), body=body)
-    if message is None:
-        return _twiml(None)  # Twilio retried: already stored and handled
     keyword = keywords.classify(body)
-    if keyword == "opt_out":
-        optouts.add(session, number, "stop_keyword")
-    elif keyword == "opt_in":
-        optouts.remove(session, number)
-    session.commit()
+    if keyword in ("opt_out", "opt_in"):  # honoured before anything else, and twice is harmless
+        session = resources.db()
+        if keyword == "opt_out":
+            optouts.add(session, number, "stop_keyword")
+        else:
+            optouts.remove(session, number)
+        session.commit()
     log.info("inbound %s from %s keyword=%s", sid, mask(number), keyword)
-    help_text = resources.settings().inbound_help_text if keyword == "help" else None
-    if help_text:
-        record_message(session, direction="outbound", from_number=message.to_number, to_number=number,
-                       body=help_text, status="queued")
+    try:
+        if not resources.redis().set(f"multisms:inbound:{sid}", 1, nx=True, ex=SEEN_SECONDS):
+            return _twiml(None)  # Twilio retried: already taken
+        enqueue(resources.redis(), RECEIVE_INBOUND, sid, number, to, body, keyword, job_id=f"inbound-{sid}")
+    except RedisError:  # keep the text: stored now, so it is in the history even if nobody is told
+        redis_failed(sid, number, to, body)
+    return _twiml(resources.settings().inbound_help_text if keyword == "help" else None)
+
+
+def redis_failed(sid: str, number: str, to: str, body: str) -> None:
+    session = resources.db()
+    record_inbound(session, sid=sid, from_number=number, to_number=to, body=body)
     session.commit()
-    enqueue(resources.redis(), HANDLE_INBOUND, message.id, keyword)
-    return _twiml(help_text)
+    log.error("inbound %s from %s stored but not followed up: Redis is unavailable", sid, mask(number))
 
 
 def _twiml(reply: str | None) -> Response:

@@ -47,7 +47,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=(settings.public_base_url or "").startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
-        WTF_CSRF_CHECK_DEFAULT=False,  # only panel forms are checked (see webhooks.panel)
+        WTF_CSRF_CHECK_DEFAULT=False,  # only panel forms are checked (see webhooks.panel.views)
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session that holds it
     )
     csrf.init_app(app)

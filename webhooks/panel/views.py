@@ -1,4 +1,4 @@
-"""`/panel`: the web panel's Multi-SMS tab, batch history and per-batch pages.
+"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages.
 
 Server-rendered; a little JavaScript refreshes the history and expands recipients. Every
 route except the login page needs the panel session; every POST needs the CSRF token.
@@ -12,23 +12,24 @@ import logging
 import secrets
 from dataclasses import replace
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
 from multisms import controls, intake, scheduling
 from multisms.batches import Validation
-from multisms.config import Settings
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
 from multisms.queues import enqueue_send
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
-from webhooks import panel_auth, panel_render, resources
+from webhooks import resources
+from webhooks.panel import auth as panel_auth
+from webhooks.panel import render as panel_render
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("panel", __name__, url_prefix="/panel", template_folder="templates",
-               static_folder="static/panel", static_url_path="/static")
+               static_folder="static", static_url_path="/static")
 
 PUBLIC_ENDPOINTS = frozenset({"panel.login", "panel.static"})
 """The only panel routes reachable without logging in."""
@@ -43,11 +44,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-def init_app(app: Flask, settings: Settings) -> None:
-    panel_auth.init_app(app, settings)
-    app.register_blueprint(bp)
 
 
 @bp.before_request
