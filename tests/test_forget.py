@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from multisms import controls, optouts
+from multisms import claims, controls, optouts
 from multisms.db import session_scope
 from multisms.errors import ForgetKeyUnusable, SendInFlight
 from multisms.forget import forget, unforget
 from multisms.models import ForgottenNumber, Message, Recipient, utcnow
 from multisms.queues import enqueue_send, redis_connection
-from multisms.storage import apply_delivery_status, batch_counts, claim_recipient, record_inbound
+from multisms.storage import apply_delivery_status, batch_counts, record_inbound
 from tests.contact_helpers import import_file, members, send_now, stored
 
 ANNA, BOB = "+48600100001", "+48600100002"
@@ -108,8 +108,7 @@ def test_texts_not_yet_sent_to_a_forgotten_number_never_go_out_not_even_on_retry
 def test_a_number_being_sent_this_moment_is_forgotten_a_moment_later(settings):
     batch_id = send_now(settings, ANNA, "Hi")
     with session_scope(settings.database_url) as session:
-        rid = session.scalar(select(Recipient.id).where(Recipient.batch_id == batch_id))
-        claim_recipient(session, rid, "worker-1")
+        assert len(claims.claim_group(session, batch_id, "worker-1", 10, utcnow())) == 1
 
     with pytest.raises(SendInFlight, match=r"A text to \+48••••••001 is being sent right now"):
         forget_number(settings, ANNA)
