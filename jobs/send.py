@@ -33,6 +33,7 @@ from multisms.claims import Claimed, Outcome
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch
+from multisms.forget import ERASED, FORGOTTEN_NOTE
 from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
 from multisms.models import Recipient, utcnow
 from multisms.queues import SEND, enqueue, enqueue_progress, redis_connection
@@ -144,6 +145,9 @@ class BatchRun:
                 if claimed.number in blocked:  # STOP may arrive after the batch was created
                     self.writer.add(Outcome(claimed.recipient_id, claimed.number, self._text(claimed), "opted_out",
                                             error_message="opted out before sending"))
+                elif claimed.body == ERASED:  # the number was forgotten on request: a retry must not text it
+                    self.writer.add(Outcome(claimed.recipient_id, claimed.number, ERASED, "cancelled",
+                                            error_message=FORGOTTEN_NOTE))
                 else:
                     work.put(claimed)
 

@@ -8,12 +8,15 @@ web panel all render.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from multisms.config import MAX_BODY_CHARS
 from multisms.errors import InvalidTransition
 from multisms.numbers import NumberEntry, parse_number
+from multisms.personalize import PersonalPreview, RenderedText, preview
+from multisms.personalize import Recipient as Addressee
 from multisms.segments import SegmentInfo, analyze
 
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -93,6 +96,16 @@ class Validation:
     problems: tuple[dict, ...] = field(default=())
     spellings: dict[str, str] = field(default_factory=dict)
     """How each valid number was first written (`+48 600 123 456` for `+48600123456`)."""
+    texts: tuple[RenderedText, ...] = ()
+    """Each sendable recipient's text as it will go out (all the same unless `personalized`)."""
+    personalized: bool = False
+    """The body is a template (`{name}`, `{{`): each recipient's text is rendered from its contact fields."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Contact names by number, kept with the recipients (reports say who was texted)."""
+    lists: tuple[str, ...] = ()
+    """The contact lists the recipients came from, as named in the database."""
+    price_per_segment: float | None = None
+    currency: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,9 +113,26 @@ class Validation:
 
     @property
     def total_segments(self) -> int:
-        return self.segments.segments * len(self.recipients)
+        """Segments of every text together: what the batch costs and what the sender's rate limit paces."""
+        if not self.texts:
+            return self.segments.segments * len(self.recipients)
+        return sum(text.segments.segments for text in self.texts)
+
+    @property
+    def own_texts(self) -> dict[str, str]:
+        """Recipients whose text differs from the body (personal texts): stored with each of them."""
+        return {text.e164: text.body for text in self.texts if text.body != self.body}
+
+    @property
+    def cost(self) -> float | None:
+        if self.price_per_segment is None:
+            return None
+        return round(self.total_segments * self.price_per_segment, 4)
 
     def to_dict(self) -> dict:
+        """The preview as JSON; keys are only ever added, so older clients keep working."""
+        example = self.texts[0] if self.texts else None
+        longest = max(self.texts, key=lambda text: len(text.body), default=None)
         return {
             "ok": self.ok,
             "sender": self.sender,
@@ -117,6 +147,13 @@ class Validation:
             **self.segments.to_dict(),
             "total_segments": self.total_segments,
             "problems": list(self.problems),
+            "personalized": self.personalized,
+            "lists": list(self.lists),
+            "example": example.to_dict() if example else None,
+            "longest": longest.to_dict() if longest else None,
+            "encodings": dict(Counter(text.segments.encoding for text in self.texts)),
+            "cost": self.cost,
+            "currency": self.currency,
         }
 
 
@@ -127,11 +164,18 @@ def validate_batch(
     sender: str | None,
     max_recipients: int,
     opted_out: Collection[str] = (),
+    people: Mapping[str, Mapping[str, str]] | None = None,
+    known_fields: Iterable[str] = (),
+    lists: Sequence[str] = (),
+    list_problems: Sequence[dict] = (),
 ) -> Validation:
     """Apply every batch rule at once, so a person sees all problems in one go.
 
     Duplicates are found after normalisation; the limit counts unique numbers that will
     actually be sent (opted-out numbers are reported, not sent, not counted).
+    With `people` (contact fields by number; a number without any is numbers-only) the body
+    is a personal text: rendered for each recipient, each text checked on its own, and a
+    template problem (unknown field, missing value) blocks the batch. Without it, braces are text.
     """
     body = body or ""
     unique: dict[str, str] = {}
@@ -147,8 +191,10 @@ def validate_batch(
     opted_out = set(opted_out)
     blocked = tuple(number for number in unique if number in opted_out)
     sendable = tuple(number for number in unique if number not in opted_out)
-    problems = [*_body_problems(body), *_sender_problems(sender)]
-    problems += _recipient_problems(sendable, max_recipients, had_input=bool(unique or invalid))
+    personal = _personal(body, sendable, people, known_fields)
+    texts = personal.texts if personal else _same_text(body, sendable)
+    problems = [*_text_problems(body, personal), *_sender_problems(sender), *list_problems]
+    problems += _recipient_problems(sendable, max_recipients, had_input=bool(unique or invalid), lists=lists)
     return Validation(
         body=body,
         sender=sender,
@@ -156,9 +202,12 @@ def validate_batch(
         invalid=tuple(invalid),
         duplicates=tuple(duplicates),
         opted_out=blocked,
-        segments=analyze(body),
+        segments=max((text.segments for text in texts), key=_cost_order, default=None) or analyze(body),
         problems=tuple(problems),
         spellings=unique,
+        texts=texts,
+        personalized=personal is not None,
+        lists=tuple(lists),
     )
 
 
@@ -166,6 +215,30 @@ def check_batch_move(current: str, new: str) -> None:
     """Raise `InvalidTransition` unless a batch may go from `current` to `new`."""
     if new not in BATCH_MOVES.get(current, frozenset()):
         raise InvalidTransition(f"A {current.replace('_', ' ')} batch cannot become {new.replace('_', ' ')}.")
+
+
+def _personal(body: str, sendable: tuple[str, ...], people: Mapping[str, Mapping[str, str]] | None,
+              known_fields: Iterable[str]) -> PersonalPreview | None:
+    """Render a template for everyone; None for a body with no braces (or when personal texts are off)."""
+    if people is None or ("{" not in body and "}" not in body):
+        return None
+    return preview(body, [Addressee(number, people.get(number)) for number in sendable], known_fields)
+
+
+def _same_text(body: str, sendable: tuple[str, ...]) -> tuple[RenderedText, ...]:
+    segments = analyze(body)
+    return tuple(RenderedText(number, body, segments) for number in sendable)
+
+
+def _cost_order(segments: SegmentInfo) -> tuple[int, int]:
+    return segments.segments, segments.units
+
+
+def _text_problems(body: str, personal: PersonalPreview | None) -> list[dict]:
+    """The body's own checks; for a template, each rendered text's (template problems name the field `body`)."""
+    if personal is None or not body.strip():
+        return _body_problems(body)
+    return [problem.to_dict() for problem in personal.problems]
 
 
 def _body_problems(body: str) -> list[dict]:
@@ -192,9 +265,13 @@ def _sender_problems(sender: str | None) -> list[dict]:
     }]
 
 
-def _recipient_problems(sendable: tuple[str, ...], limit: int, *, had_input: bool) -> list[dict]:
+def _recipient_problems(sendable: tuple[str, ...], limit: int, *, had_input: bool, lists: Sequence[str]) -> list[dict]:
     if not sendable:
         message = "None of the numbers can be sent to." if had_input else "No numbers given: add at least one."
+        if lists and not had_input:
+            named = ", ".join(f"“{name}”" for name in lists)
+            message = f"No one to send to: {'list' if len(lists) == 1 else 'lists'} {named} "\
+                      f"{'has' if len(lists) == 1 else 'have'} no members yet. Import contacts, or add numbers."
         return [{"field": "recipients", "message": message}]
     if len(sendable) > limit:
         return [{

@@ -28,6 +28,9 @@ CONSOLE_SENDER = "CONSOLE"
 MAX_BODY_CHARS = 1600
 """Twilio refuses longer message bodies."""
 
+DEFAULT_IMPORT_MAX_ROWS = 50_000
+"""Rows one contacts CSV may hold: a team's whole roster, far above one batch's recipients."""
+
 DEFAULT_FEED_MAX_BYTES = 2_000_000
 """A news feed bigger than this is refused while it downloads (a real feed is a few hundred KB)."""
 
@@ -77,6 +80,7 @@ class Settings(BaseSettings):
 
     multi_sms_max_recipients: int = DEFAULT_MAX_RECIPIENTS
     multi_sms_send_delay_seconds: float = 0.0
+    contacts_import_max_rows: int = DEFAULT_IMPORT_MAX_ROWS
     default_region: str | None = None
     multi_sms_mps: float | None = None
     multi_sms_concurrency: int = 16
@@ -121,6 +125,8 @@ class Settings(BaseSettings):
     panel_password: str | None = None
     secret_key: str | None = None
     """Signs panel sessions; unset → derived from PANEL_PASSWORD so every web worker agrees."""
+    forget_key: str | None = None
+    """Keys the hashes of forgotten numbers; unset → SECRET_KEY. Must outlive key rotations (see multisms.forget)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("database_url")
@@ -158,7 +164,7 @@ class Settings(BaseSettings):
         _destinations(value)
         return value
 
-    @field_validator("feed_max_bytes", "feed_timeout_seconds")
+    @field_validator("feed_max_bytes", "feed_timeout_seconds", "contacts_import_max_rows")
     @classmethod
     def _positive(cls, number: float) -> float:
         if number <= 0:

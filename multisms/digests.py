@@ -50,7 +50,7 @@ def approve(session: Session, settings: Settings, run_id: int, *, by: str, now: 
         raise InvalidTransition(_not_waiting(run, now))
     reminder = session.get(Reminder, run.reminder_id)
     validation = intake.check(session, settings, body=run.body or "", numbers=reminder.numbers,
-                              sender=reminder.sender)
+                              sender=reminder.sender, template=False)  # the AI's braces are not fields
     batch = intake.submit(session, validation, created_by=reminder.created_by, confirmed=True)
     batch.approved_by = by
     batch.slack_channel = reminder.slack_channel

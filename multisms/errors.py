@@ -62,3 +62,20 @@ class OldAppDatabase(MultiSmsError):
 
 class UnknownOldSchema(MultiSmsError):
     """A file given to the v3 import is not an old-app database of a schema it knows (v7–v9)."""
+
+
+class InvalidNumber(MultiSmsError):
+    """A typed phone number that is not one (a contact to remove or forget); the message says why."""
+
+
+class InvalidListName(MultiSmsError):
+    """A list name that `list:<name>` could not spell (empty, too long, or with quotes, `|`, `,` or `;`)."""
+
+
+class ForgetKeyUnusable(MultiSmsError):
+    """No FORGET_KEY/SECRET_KEY, or not the one earlier numbers were forgotten with: a forgotten number
+    could not be recognised, so forgetting or importing stops instead of bringing it back silently."""
+
+
+class SendInFlight(MultiSmsError):
+    """A text to this number is being handed to Twilio right now; the request can be repeated in a moment."""

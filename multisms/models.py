@@ -83,6 +83,8 @@ class Recipient(Base):
     number_normalized: Mapped[str] = mapped_column(String(20), index=True)
     body: Mapped[str | None] = mapped_column(Text)
     """This recipient's own text when it differs from the batch's (personal texts); None: the batch body."""
+    name: Mapped[str | None] = mapped_column(Text)
+    """The contact's name when the batch was made: a report says who was texted even after a rename."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
     status_at: Mapped[datetime | None]
     """When `status` last changed: a `sent` without a receipt is final once the receipt window has passed."""
@@ -236,3 +238,59 @@ class ReminderRun(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    """A person the team texts: one E.164 number, a name and the other columns of the CSV it came from.
+
+    No sending history points here, so removing a contact leaves batches, recipients and messages as they were.
+    """
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    """For people to read (lists, reports, `{name}`): from the CSV's name column(s)."""
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    """Every CSV column but the number, keyed by its header as written (`Imię`, `Plate`): what `{field}` names."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ContactList(Base):
+    """A named group of contacts (`drivers`), sent to with `list:drivers`."""
+
+    __tablename__ = "contact_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    """As first written (`Night shift`)."""
+    name_key: Mapped[str] = mapped_column(String(100), unique=True)
+    """Casefolded name: `night shift`, `NIGHT SHIFT` and `Night Shift` are one list."""
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    """Field names its imports brought (CSV headers): a preview knows `{plate}` is a real field."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListMember(Base):
+    """A contact in a list; removed with either of them."""
+
+    __tablename__ = "list_members"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ForgottenNumber(Base):
+    """A number erased on request: only its keyed hash, so an import can recognise it without keeping it."""
+
+    __tablename__ = "forgotten_numbers"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """HMAC-SHA256 of the E.164 number, hex (see multisms.forget)."""
+    key_id: Mapped[str] = mapped_column(String(16))
+    """Which key made `digest`: a changed key is noticed instead of silently matching nothing."""
+    forgotten_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -69,25 +69,21 @@ def create_batch(session: Session, validation: Validation, *, created_by: str, s
             "invalid": [{"number": e.raw, "reason": e.reason} for e in validation.invalid],
             "duplicates": [{"number": d.raw, "normalized": d.e164} for d in validation.duplicates],
             "opted_out": list(validation.opted_out),
+            **({"lists": list(validation.lists)} if validation.lists else {}),
         },
         confirmed_at=utcnow() if status == "pending" else None,
     )
     session.add(batch)
     session.flush()
-    raw_by_number = validation.spellings
-    rows = [
-        {"batch_id": batch.id, "number_raw": raw_by_number.get(n, n), "number_normalized": n, "status": "pending"}
-        for n in validation.recipients
-    ] + [
-        {"batch_id": batch.id, "number_raw": raw_by_number.get(n, n), "number_normalized": n, "status": "opted_out"}
-        for n in validation.opted_out
-    ]
-    if rows:
+    raw_by_number, own_texts, names = validation.spellings, validation.own_texts, validation.names
+    statuses = [(n, "pending") for n in validation.recipients] + [(n, "opted_out") for n in validation.opted_out]
+    if statuses:
         now = utcnow()
-        session.execute(
-            Recipient.__table__.insert(),
-            [{**row, "attempts": 0, "created_at": now, "updated_at": now} for row in rows],
-        )
+        session.execute(Recipient.__table__.insert(), [
+            {"batch_id": batch.id, "number_raw": raw_by_number.get(n, n), "number_normalized": n, "status": status,
+             "body": own_texts.get(n), "name": names.get(n), "attempts": 0, "created_at": now, "updated_at": now}
+            for n, status in statuses
+        ])
     return batch
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, inspect, text
 from multisms.db import alembic_config, dispose, migrate
 
 EXPECTED_TABLES = {"batches", "recipients", "messages", "opt_outs", "conversations", "alembic_version",
-                   "knowledge_documents", "knowledge_gaps", "reminders", "reminder_runs"}
+                   "knowledge_documents", "knowledge_gaps", "reminders", "reminder_runs",
+                   "contacts", "contact_lists", "list_members", "forgotten_numbers"}
 
 
 def _urls(tmp_path) -> list[str]:
