@@ -26,15 +26,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from jobs.liveness import Heartbeat, new_identity
 from jobs.send_writer import ResultWriter
 from multisms import claims
 from multisms.claims import Claimed, Outcome
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch
+from multisms.errors import GatewayError
 from multisms.forget import ERASED, FORGOTTEN_NOTE
-from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
+from multisms.gateway import SendResult, SmsGateway, make_gateway
+from multisms.liveness import Heartbeat, new_identity
 from multisms.models import Recipient, utcnow
 from multisms.queues import SEND, enqueue, enqueue_progress, redis_connection
 from multisms.quiet_hours import send_window
@@ -114,7 +115,8 @@ class BatchRun:
         self._stopped = threading.Event()
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        self.writer = ResultWriter(self)
+        self.writer = ResultWriter(self.settings, self.connection, batch_id=self.batch_id, sender=self.sender,
+                                   worker=self.identity, from_slack=self.from_slack, stop=self._stopped)
 
     def send_all(self) -> None:
         """Claim in groups on this thread, send on MULTI_SMS_CONCURRENCY threads, write on one more."""

@@ -21,6 +21,7 @@ from rq.job import Job, JobStatus
 
 from multisms.config import Settings
 from multisms.db import PROJECT_ROOT
+from multisms.errors import NoWorker
 
 QUEUE_NAMES = ("sms", "ai", "default")
 """Listened to in this order: sends first, AI replies next, housekeeping last."""
@@ -107,10 +108,6 @@ def enqueue_at(connection: Redis, when: datetime, kind: JobKind, *args, job_id: 
 def workers_running(connection: Redis) -> int:
     """How many RQ workers are registered (a job queued with none waits for nobody)."""
     return Worker.count(connection=connection)
-
-
-class NoWorker(RuntimeError):
-    """No worker is running, so a queued job would wait for nobody."""
 
 
 def wait_for_result(connection: Redis, job: Job, timeout: float):

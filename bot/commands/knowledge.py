@@ -15,8 +15,9 @@ from bot.blocks import knowledge as kb_blocks
 from bot.commands.registry import Usage, button, command
 from bot.context import Bot, Caller, Reply, say
 from multisms import autoreply, conversations, knowledge
+from multisms.errors import NoWorker
 from multisms.numbers import mask
-from multisms.queues import KB_ADD_FILE, KB_ASK, KB_REBUILD, KB_SEARCH, JobKind, NoWorker, enqueue, wait_for_result
+from multisms.queues import KB_ADD_FILE, KB_ASK, KB_REBUILD, KB_SEARCH, JobKind, enqueue, wait_for_result
 
 LIST_LIMIT = 30
 SHELL_WAIT_SECONDS = 60

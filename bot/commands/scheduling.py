@@ -15,11 +15,11 @@ from bot.blocks.scheduling import reminder_list, scheduled_list, slack_time
 from bot.commands.registry import Usage, button, command, help_line
 from bot.context import Bot, Caller, Reply, say
 from multisms import digests, reminders, scheduling
-from multisms.errors import BatchRejected
+from multisms.errors import BatchRejected, TimeProblem
 from multisms.models import utcnow
 from multisms.numbers import split_entries
 from multisms.queues import SHOW_DIGEST_DECISION, enqueue
-from multisms.timespec import TimeProblem, describe, is_send_time, parse_schedule, resolve
+from multisms.timespec import describe, is_send_time, parse_schedule, resolve
 
 RECURRING_ACTIONS = ("add", "list", "pause", "resume", "delete")
 REMIND_EXAMPLE = "remind add every weekday at 9:00 | +48600123456 | Stand-up in 15 minutes!"
