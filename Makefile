@@ -46,9 +46,10 @@ import-v3: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-## lint: ruff (pyproject.toml holds its settings)
+## lint: ruff and the import contracts (pyproject.toml holds the settings of both)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache
