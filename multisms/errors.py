@@ -21,3 +21,7 @@ class NotFound(MultiSmsError):
 
 class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
+
+
+class EmbeddedRedisUnavailable(MultiSmsError):
+    """REDIS_URL is unset and the embedded Redis of local runs cannot start; the message says what to do."""
