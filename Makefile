@@ -8,7 +8,7 @@ NO_WHEEL := Installing the locked packages failed (above). Every one is a prebui
 	(x86-64, ARM64) on Python 3.11-3.13, so no C compiler is needed: check the Python version and the network. \
 	(The embedded Redis of make run is one of them; with REDIS_URL set to a Redis you run, it is not used.)
 
-.PHONY: run test install lock check-lock migrate worker web shell lint clean
+.PHONY: run test install lock check-lock migrate worker web shell lint clean import-v3
 
 ## install: the virtualenv from the lock (exact versions, hashes checked, wheels only: nothing is compiled)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -56,6 +56,11 @@ web: migrate
 
 worker: migrate
 	$(BIN)/python -m jobs.worker
+
+## import-v3: DB=path/to/old/app.db → the old app's (ver3.x) history into DATABASE_URL; DRY_RUN=1 only reports
+import-v3: $(STAMP)
+	@test -n "$(DB)" || { echo "usage: make import-v3 DB=path/to/old/app.db [DRY_RUN=1]" >&2; exit 2; }
+	$(BIN)/python scripts/import_v3.py "$(DB)" $(if $(DRY_RUN),--dry-run)
 
 ## test: the whole suite (SQLite by default; TEST_DATABASE_URL=postgresql://… for PostgreSQL)
 test: $(STAMP)

@@ -11,7 +11,7 @@ Baseline in the same run: what the stand-in itself costs per answer, measured as
 embedding plus one chat completion through the same SDKs (the floor any answer pays).
 
 Two workers are measured one after the other: `python -m jobs.worker` as in the Procfile, and the
-same worker after importing the job modules and `jobs.ai_reply.preload()` (RQ forks a work-horse
+same worker after importing the job modules and `jobs.knowledge.preload()` (RQ forks a work-horse
 per job, so whatever the parent has not loaded is loaded again by every job).
 
     .venv/bin/python bench/ai_reply.py --questions 30 --model-ms 300
@@ -35,7 +35,7 @@ import requests  # noqa: E402
 from redis import Redis  # noqa: E402
 
 from bench.common import free_port, percentile, start_gunicorn  # noqa: E402
-from multisms import knowledge_base  # noqa: E402
+from multisms import knowledge  # noqa: E402
 from multisms.config import Settings  # noqa: E402
 from multisms.db import migrate, session_scope  # noqa: E402
 from tests.standins.openai_api import OpenAIStandIn  # noqa: E402
@@ -60,7 +60,7 @@ def seed(settings: Settings, documents: int) -> None:
             text = f"About {topic}: guests often ask about {topic}. " * 3
             if topic == "parking":
                 text += "Parking is free for guests at the main entrance."
-            knowledge_base.save_document(session, title=f"{topic} {i}", text=text, source="folder",
+            knowledge.save_document(session, title=f"{topic} {i}", text=text, source="folder",
                                          source_ref=f"{i}.md", created_by="bench")
     ensure_current(settings)
 
@@ -96,7 +96,7 @@ def ask(url: str, auth: str, twilio: TwilioStandIn, number: str, timeout: float 
 
 WORKERS = {
     "Procfile worker": "from jobs.worker import main; main()",
-    "jobs preloaded": "import jobs.inbound, jobs.knowledge, jobs.ai_reply as a; a.preload(); "
+    "jobs preloaded": "import jobs.inbound, jobs.knowledge as k; k.preload(); "
                       "from jobs.worker import main; main()",
 }
 

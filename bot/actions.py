@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from bot import blocks, schedules
 from bot.context import Announcement, Bot, Caller, Reply, refusal, say
-from multisms import autoreply, controls, scheduling
+from multisms import autoreply, controls, conversations, scheduling
 from multisms.errors import InvalidTransition, NotFound
-from multisms.models import Conversation, utcnow
+from multisms.models import utcnow
 from multisms.numbers import mask
 from multisms.queues import enqueue_progress, enqueue_send
 from multisms.storage import get_batch, list_recipients
@@ -130,10 +130,7 @@ def recipients(bot: Bot, caller: Caller, batch_id: int) -> Reply:
 def resume_ai(bot: Bot, caller: Caller, conversation_id: int) -> Reply:
     """Let the AI answer this conversation again after a person took it over."""
     with bot.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound(f"There is no conversation #{conversation_id}.")
-        was_paused, conversation.ai_paused, number = conversation.ai_paused, False, conversation.number
+        was_paused, number = conversations.resume_ai(session, conversation_id)
     text = f"AI replies are {'back' if was_paused else 'already'} on for {mask(number)}."
     if autoreply.current_mode(bot.redis, bot.settings) != "ai":
         text += " Auto-reply is not in AI mode, though: `/multisms autoreply ai` turns it on."

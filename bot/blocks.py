@@ -39,8 +39,12 @@ class Tally:
     """What a person wants to know about a batch's recipients, from the raw counts."""
 
     sent: int
+    """Accepted by Twilio (queued there, sent or delivered)."""
+    delivered: int
     failed: int
+    """Refused, failed or undelivered."""
     waiting: int
+    """Not handed to Twilio yet."""
     opted_out: int
     cancelled: int
     invalid: int
@@ -48,9 +52,8 @@ class Tally:
     @classmethod
     def of(cls, counts: BatchCounts) -> Tally:
         by = counts.by_status
-        return cls(sent=counts.success + by.get("queued", 0), failed=counts.failure,
-                   waiting=by.get("pending", 0) + by.get("sending", 0), opted_out=by.get("opted_out", 0),
-                   cancelled=by.get("cancelled", 0), invalid=counts.invalid)
+        return cls(sent=counts.success, delivered=counts.delivered, failed=counts.failure, waiting=counts.pending,
+                   opted_out=by.get("opted_out", 0), cancelled=by.get("cancelled", 0), invalid=counts.invalid)
 
     @property
     def to_send(self) -> int:
@@ -128,8 +131,8 @@ def who(created_by: str | None) -> str:
     """`slack:U1` → a mention; the terminal chat and the API by name."""
     if created_by and created_by.startswith("slack:"):
         return f"<@{created_by.removeprefix('slack:')}>"
-    return {"shell": "the terminal chat", "api": "the REST API", "panel": "the web panel"}.get(created_by or "",
-                                                                                               "someone")
+    return {"shell": "the terminal chat", "api": "the REST API", "panel": "the web panel",
+            "old_app": "the old app"}.get(created_by or "", "someone")
 
 
 def status_label(status: str) -> str:
@@ -232,7 +235,7 @@ def progress(batch, counts: BatchCounts) -> list[dict]:
     bar = "█" * (percent // 5) + "░" * (20 - percent // 5)
     lines = [f"*Batch #{batch.id}*: {status_label(batch.status)}",
              f"`{bar}` {percent}% · {t.done} of {t.to_send}",
-             f"✅ {t.sent} sent · ❌ {t.failed} failed · ⏳ {t.waiting} pending" + _extras(t)]
+             f"✅ {t.sent} sent{_delivered(t)} · ❌ {t.failed} failed · ⏳ {t.waiting} pending" + _extras(t)]
     about = f"by {who(batch.created_by)}"
     if batch.approved_by:
         about += f" · approved by {who(batch.approved_by)}"
@@ -247,7 +250,9 @@ def progress(batch, counts: BatchCounts) -> list[dict]:
 
 def progress_text(batch, counts: BatchCounts) -> str:
     t = Tally.of(counts)
-    return f"Batch #{batch.id}: {status_label(batch.status)}, {t.sent} sent, {t.failed} failed, {t.waiting} pending"
+    delivered = f" ({t.delivered} delivered)" if t.delivered else ""
+    return (f"Batch #{batch.id}: {status_label(batch.status)}, {t.sent} sent{delivered}, {t.failed} failed, "
+            f"{t.waiting} pending")
 
 
 def approval_request(batch, numbers: Sequence[str], *, threshold: int | None) -> list[dict]:
@@ -303,13 +308,18 @@ def summary(batch, counts: BatchCounts) -> list[dict]:
         "failed": f"❌ *Batch #{batch.id} failed:* nothing was sent.",
         "cancelled": f"🛑 *Batch #{batch.id} was cancelled.*",
     }.get(batch.status, f"*Batch #{batch.id}*: {status_label(batch.status)}")
-    line = f"✅ {t.sent} sent · ❌ {t.failed} failed" + _extras(t)
+    line = f"✅ {t.sent} sent{_delivered(t)} · ❌ {t.failed} failed" + _extras(t)
     if batch.started_at and batch.completed_at:
         line += f" · took {duration((batch.completed_at - batch.started_at).total_seconds())}"
     retryable = t.failed and batch.status != "cancelled"
     buttons = [button("Retry failed", "retry_batch", batch.id, "primary")] if retryable else []
     buttons.append(button("View recipients", "view_recipients", batch.id))
     return [section(f"{headline}\n{line}"), actions(*buttons)]
+
+
+def _delivered(t: Tally) -> str:
+    """Delivery receipts, once any arrived: how many of the sent reached a phone."""
+    return f" (📬 {t.delivered} delivered)" if t.delivered else ""
 
 
 def _extras(t: Tally) -> str:

@@ -8,14 +8,17 @@ from __future__ import annotations
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis import Redis
-from sqlalchemy.orm import Session
 
 from bot import blocks
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.queues import redis_connection
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 COMMAND = "/multisms"
 
@@ -38,6 +41,7 @@ class Bot:
             return self._redis
 
     def session(self) -> AbstractContextManager[Session]:
+        """A unit of work for domain functions (committed when the block ends); bot/ itself runs no SQL."""
         return session_scope(self.settings.database_url)
 
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from bot.context import Bot
-from multisms.models import Conversation
-from multisms.queues import enqueue
+from multisms import conversations
+from multisms.queues import SEND_REPLY, enqueue
 
 _LINK = re.compile(r"<((?:https?|mailto|tel):[^|>]+)(?:\|[^>]*)?>")
 EVENT_MEMORY_SECONDS = 24 * 3600
@@ -28,15 +26,13 @@ def message_listener(bot: Bot):
         if not _is_person_reply(event, context.get("bot_user_id")):
             return
         with bot.session() as session:
-            conversation_id = session.scalar(select(Conversation.id).where(
-                Conversation.slack_channel == event["channel"], Conversation.slack_thread_ts == event["thread_ts"]))
+            conversation_id = conversations.in_thread(session, event["channel"], event["thread_ts"])
         if conversation_id is None:
             return  # a thread that is not a conversation (e.g. a batch's progress thread)
         if not bot.redis.set(f"multisms:slack-event:{event['channel']}:{event['ts']}", 1, nx=True,
                              ex=EVENT_MEMORY_SECONDS):
             return  # Slack delivered this event before
-        enqueue(bot.redis, "jobs.inbound.send_reply", conversation_id, sms_text(event.get("text", "")), event["user"],
-                queue="default")
+        enqueue(bot.redis, SEND_REPLY, conversation_id, sms_text(event.get("text", "")), event["user"])
 
     return on_message
 

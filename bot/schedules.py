@@ -22,13 +22,12 @@ from multisms.config import Settings
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
 from multisms.numbers import split_entries
-from multisms.queues import enqueue
+from multisms.queues import SHOW_DIGEST_DECISION, enqueue
 from multisms.quiet_hours import plan
 from multisms.timespec import TimeProblem, describe, parse_schedule, resolve
 
 log = logging.getLogger(__name__)
 
-SHOW_DECISION_JOB = "jobs.digest.show_decision"
 
 
 def needs_zone(parsed: Command | Usage) -> bool:
@@ -178,7 +177,7 @@ def approve_digest(bot: Bot, caller: Caller, run_id: int) -> Reply:
     except (NotFound, InvalidTransition) as exc:
         return say(str(exc))
     scheduling.queue_start(bot.redis, *state, now=now)
-    enqueue(bot.redis, SHOW_DECISION_JOB, run_id)
+    enqueue(bot.redis, SHOW_DIGEST_DECISION, run_id)
     return say(f"Thanks! Digest #{run_id} is approved and goes out as batch #{state[0]}.",
                follow=state[0] if state[1] == "pending" else None)
 
@@ -192,7 +191,7 @@ def drop_digest(bot: Bot, caller: Caller, run_id: int) -> Reply:
             digests.drop(session, run_id, by=caller.created_by, now=utcnow())
     except (NotFound, InvalidTransition) as exc:
         return say(str(exc))
-    enqueue(bot.redis, SHOW_DECISION_JOB, run_id)
+    enqueue(bot.redis, SHOW_DIGEST_DECISION, run_id)
     return say(f"Digest #{run_id} is dropped: nothing was sent.")
 
 

@@ -15,14 +15,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from rq import Worker
-
 from bot import blocks
 from bot.actions import BUTTONS
 from bot.commands import prepare, run
 from bot.context import Bot, Caller, Reply
 from bot.grammar import Command, parse
 from multisms.config import Settings, get_settings
+from multisms.queues import workers_running
 from multisms.storage import batch_counts, get_batch, list_recipients
 
 QUIT = frozenset({"quit", "exit", "bye", ":q"})
@@ -93,7 +92,7 @@ class Shell:
 
     def follow(self, batch_id: int) -> None:
         """Print progress as the worker sends, then the same thread posts Slack gets."""
-        if not Worker.count(connection=self.bot.redis):
+        if not workers_running(self.bot.redis):
             self.write("No worker is running, so nothing is sent yet: start one with `python -m jobs.worker` "
                        f"(make run does), then type `status {batch_id}`.")
             return

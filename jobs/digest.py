@@ -1,6 +1,6 @@
 """Digests: the AI writes a short SMS from the digest's source text; people approve it in Slack.
 
-`write_digest(run_id)` runs on the `ai` queue when a digest's time comes (`jobs.schedule`).
+`write_digest(run_id)` runs on the `ai` queue when a digest's time comes (`jobs.scheduling`).
 The model is LangChain's `ChatOpenAI` at OPENAI_BASE_URL with a timeout and bounded retries.
 The draft is recorded with a conditional UPDATE (`drafting → awaiting_approval`) and only the
 run that recorded it posts it, so a retried job never posts twice. Nothing is sent from here:

@@ -10,20 +10,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from bot import blocks, kb_blocks
 from bot.client import slack_client
 from jobs.outbound import send_single
-from multisms import autoreply
+from multisms import autoreply, conversations
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
-from multisms.models import Batch, Conversation, Message, utcnow
+from multisms.models import Message
 from multisms.numbers import mask
-from multisms.optouts import is_opted_out
-from multisms.queues import enqueue, redis_connection
-from multisms.storage import inbound_count, recent_recipient
+from multisms.queues import ANSWER_INBOUND, enqueue, redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +35,8 @@ def handle_inbound(message_id: int, keyword: str | None = None) -> dict:
     with session_scope(settings.database_url) as session:
         message = session.get(Message, message_id)
         number, body = message.from_number, message.body
-        conversation = _conversation(session, number)
-        recent = recent_recipient(session, number, utcnow() - timedelta(hours=settings.conversation_window_hours))
-        batch = session.get(Batch, recent.batch_id) if recent else None
-        conversation.last_inbound_at = utcnow()
-        conversation.last_batch_id = batch.id if batch else conversation.last_batch_id
+        conversation, batch = conversations.note_inbound(
+            session, number, window=timedelta(hours=settings.conversation_window_hours))
         conversation_id = conversation.id
         batch_thread = (batch.slack_channel, batch.slack_ts, batch.id) if batch and batch.slack_ts else None
     posted = _post_to_slack(settings, conversation_id, number, body, keyword, batch_thread)
@@ -56,10 +48,9 @@ def send_reply(conversation_id: int, text: str, user: str) -> dict:
     """A person's reply in a conversation thread, sent as SMS; the thread says whether it went."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        conversation = session.get(Conversation, conversation_id)
-        newly_paused = not conversation.ai_paused
-        conversation.ai_paused = True  # a human took over: the AI stays quiet until re-enabled
-        number, channel, thread = conversation.number, conversation.slack_channel, conversation.slack_thread_ts
+        newly_paused = conversations.pause_ai(session, conversation_id)  # a human took over
+        where = conversations.thread(session, conversation_id)
+    number, channel, thread = where.number, where.channel, where.thread_ts
     outcome = send_single(settings, number, text)
     note = f"✓ Sent to {mask(number)}" if outcome.sent else f"✗ {mask(number)}: {outcome.detail}"
     if channel and thread and settings.slack_configured:
@@ -68,20 +59,6 @@ def send_reply(conversation_id: int, text: str, user: str) -> dict:
             lines += kb_blocks.ai_paused(conversation_id)
         slack_client(settings).chat_postMessage(channel=channel, thread_ts=thread, text=note, blocks=lines)
     return {"sent": outcome.sent, "detail": outcome.detail}
-
-
-def _conversation(session, number: str) -> Conversation:
-    """The number's conversation row, created once even when two messages race."""
-    found = session.scalars(select(Conversation).where(Conversation.number == number)).first()
-    if found:
-        return found
-    try:
-        with session.begin_nested():
-            created = Conversation(number=number)
-            session.add(created)
-        return created
-    except IntegrityError:
-        return session.scalars(select(Conversation).where(Conversation.number == number)).one()
 
 
 def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: str, keyword: str | None,
@@ -110,35 +87,28 @@ def _conversation_thread(settings: Settings, client, conversation_id: int, numbe
                          batch_thread: tuple[str, str, int] | None) -> str:
     """The thread for this number in `channel`, started (once) with a root message."""
     with session_scope(settings.database_url) as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation.slack_channel == channel and conversation.slack_thread_ts:
-            return conversation.slack_thread_ts
+        where = conversations.thread(session, conversation_id)
+    if where.channel == channel and where.thread_ts:
+        return where.thread_ts
     origin = f" (after batch #{batch_thread[2]})" if batch_thread else ""
     root = client.chat_postMessage(
         channel=channel, text=f"Conversation with {mask(number)}",
         blocks=[blocks.section(f"💬 *Conversation with {mask(number)}*{origin}"),
                 blocks.context("Reply in this thread to text them back.")])
     with session_scope(settings.database_url) as session:
-        conversation = session.get(Conversation, conversation_id)
-        conversation.slack_channel, conversation.slack_thread_ts = channel, root["ts"]
+        conversations.bind_thread(session, conversation_id, channel, root["ts"])
     return root["ts"]
 
 
 def _auto_reply(settings: Settings, connection, conversation_id: int, number: str, keyword: str | None) -> str:
     """Send the automatic reply if the mode and every guardrail allow; say which one stopped it."""
     mode = autoreply.current_mode(connection, settings)
-    if mode == "off" or keyword:
-        return "off" if mode == "off" else "keyword"
     with session_scope(settings.database_url) as session:
-        if is_opted_out(session, number):
-            return "opted out"
-        recent = inbound_count(session, number, utcnow() - timedelta(minutes=autoreply.LOOP_WINDOW_MINUTES))
-        if session.get(Conversation, conversation_id).ai_paused and mode == "ai":
-            return "paused"
-    if recent > autoreply.LOOP_LIMIT:
-        return "loop suspected"
+        blocked = conversations.auto_reply_block(session, conversation_id, mode, keyword=keyword)
+    if blocked:
+        return blocked
     if mode == "ai":  # every question may get an answer; the job allows AI_MAX_REPLIES per window
-        enqueue(connection, "jobs.ai_reply.answer_inbound", conversation_id, queue="ai")
+        enqueue(connection, ANSWER_INBOUND, conversation_id)
         return "ai queued"
     if not autoreply.claim_reply_slot(connection, number, settings):
         return "already replied"

@@ -1,8 +1,12 @@
-"""Knowledge-base jobs (RQ queue `ai`): rebuild the index, add a Slack file, `ask`, `kb search`.
+"""Knowledge jobs (RQ queue `ai`): rebuild the index, add a Slack file, `ask`, `kb search`, and
+`answer_inbound`, the AI's answer to an incoming text.
 
 They run in a worker because they call OpenAI (and Slack's file download), which the web
-process never does inside a request. Answers go to the person who asked as an ephemeral
-Slack message; from the terminal chat (no Slack user) the job's return value is the answer.
+process never does inside a request. Answers to team members go to the person who asked as an
+ephemeral Slack message; from the terminal chat (no Slack user) the job's return value is the
+answer. An answer to a text is sent with `send_single` (opt-outs enforced, message recorded)
+and posted in the conversation thread with its sources; when the knowledge base does not
+answer, the thread gets "needs a human" with a Resume AI button and the question is kept.
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ from slack_sdk.errors import SlackApiError
 from bot import kb_blocks
 from bot.blocks import notice
 from bot.client import slack_client
-from knowledge.answer import Handoff, answer, search
+from jobs.outbound import send_single
+from knowledge.answer import Answer, Handoff, answer, search
 from knowledge.documents import UnreadableDocument, load_bytes
 from knowledge.index import KnowledgeUnavailable, SyncResult, ensure_current
-from multisms import knowledge_base
+from multisms import autoreply, conversations, keywords, knowledge
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
+from multisms.numbers import mask
+from multisms.queues import redis_connection
 
 log = logging.getLogger(__name__)
 
 PROGRESS_LOG_SECONDS = 5
 DOWNLOAD_TIMEOUT_SECONDS = 30
+ANSWERED_MEMORY_SECONDS = 24 * 3600
 
 
 def rebuild(user: str | None = None, channel: str | None = None) -> dict:
@@ -60,7 +68,7 @@ def add_slack_file(file_id: str, created_by: str, user: str | None = None, chann
     except UnreadableDocument as exc:
         return _tell(settings, user, channel, str(exc), notice(f"Nothing was added: {exc}"))
     with session_scope(settings.database_url) as session:
-        document, change = knowledge_base.save_document(session, title=info.get("title") or loaded.title,
+        document, change = knowledge.save_document(session, title=info.get("title") or loaded.title,
                                                         text=loaded.text, source="slack_file", source_ref=file_id,
                                                         created_by=created_by)
         document_id, title = document.id, document.title
@@ -82,7 +90,7 @@ def ask(question: str, user: str | None = None, channel: str | None = None) -> d
     if isinstance(result, Handoff):
         if result.gap:
             with session_scope(settings.database_url) as session:
-                knowledge_base.record_gap(session, question, source="slack", reason=result.reason,
+                knowledge.record_gap(session, question, source="slack", reason=result.reason,
                                           asked_by=f"slack:{user}" if user else "shell")
         return _tell(settings, user, channel, f"I can't answer that from the knowledge base: {result.reason}.",
                      kb_blocks.ask_handoff(question, result.reason))
@@ -97,6 +105,96 @@ def search_excerpts(query: str, user: str | None = None, channel: str | None = N
     except KnowledgeUnavailable as exc:
         return _tell(settings, user, channel, str(exc), notice(str(exc)))
     return _tell(settings, user, channel, f"{len(found)} excerpts for “{query[:100]}”", kb_blocks.hits(query, found))
+
+
+def answer_inbound(conversation_id: int) -> dict:
+    """Answer the number's latest text if every guardrail allows; say which one stopped it otherwise.
+
+    `jobs.inbound` checked the guardrails when the text arrived; they are checked again here,
+    since a STOP, a person's reply or a mode switch can arrive in between.
+    """
+    settings = get_settings()
+    connection = redis_connection(settings)
+    mode = autoreply.current_mode(connection, settings)
+    with session_scope(settings.database_url) as session:
+        where = conversations.thread(session, conversation_id)
+        skipped = "AI mode is off" if mode != "ai" else conversations.auto_reply_block(session, conversation_id, mode)
+        latest = conversations.latest_inbound(session, where.number)
+    number = where.number
+    if skipped:
+        log.info("AI reply to %s skipped: %s", mask(number), skipped)
+        return {"skipped": skipped}
+    if latest is None or keywords.classify(latest[1]):
+        return {"skipped": "no question" if latest is None else "keyword"}
+    message_id, question = latest
+    if not connection.set(f"multisms:ai-message:{message_id}", 1, nx=True, ex=ANSWERED_MEMORY_SECONDS):
+        return {"skipped": "already answered"}  # two texts in a row queue two jobs; the latest is answered once
+    if not settings.openai_api_key:
+        return _hand_off(settings, connection, where, question,
+                         Handoff("AI replies need OPENAI_API_KEY, which is not set", [], gap=False))
+    if not autoreply.claim_ai_reply(connection, number, settings):
+        return _over_limit(settings, connection, where, question)
+    result = answer(settings, question)
+    if isinstance(result, Handoff):
+        return _hand_off(settings, connection, where, question, result)
+    return _send_answer(settings, where, result)
+
+
+def preload() -> None:
+    """Load what an answer needs, for a worker to call once before it forks work-horses.
+
+    RQ forks a work-horse per job, and what the parent has not loaded every job loads again:
+    over a second for an AI answer, most of it the SDKs' lazy imports (bench/README.md, ai_reply).
+    """
+    import faiss  # noqa: F401  (LangChain imports it on first use)
+    import httpcore  # noqa: F401  (httpx imports it on the first request)
+    import openai.resources  # noqa: F401  (the SDK loads its resources on first use)
+    import twilio.rest.api.v2010.account.message  # noqa: F401  (the Twilio SDK loads it on first send)
+
+
+def _send_answer(settings: Settings, where: conversations.Thread, result: Answer) -> dict:
+    outcome = send_single(settings, where.number, result.text)
+    _post_in_thread(settings, where, f"AI answer to {mask(where.number)}",
+                    kb_blocks.ai_answer(where.number, result.text, result.sources, sent=outcome.sent,
+                                        detail=outcome.detail))
+    return {"answered": outcome.sent, "detail": outcome.detail,
+            "sources": [(s.title, s.chunk) for s in result.sources]}
+
+
+def _hand_off(settings: Settings, connection, where: conversations.Thread, question: str, handoff: Handoff) -> dict:
+    """No answer: keep the question, tell the team in the thread, optionally send the holding reply."""
+    if handoff.gap:
+        with session_scope(settings.database_url) as session:
+            knowledge.record_gap(session, question, source="sms", reason=handoff.reason,
+                                 conversation_id=where.conversation_id)
+    holding = None
+    if settings.ai_holding_reply and autoreply.claim_ai_reply(connection, where.number, settings):
+        sent = send_single(settings, where.number, settings.ai_holding_reply).sent
+        holding = settings.ai_holding_reply if sent else None
+    _post_in_thread(settings, where, f"Needs a human: {mask(where.number)}",
+                    kb_blocks.ai_handoff(where.number, question, handoff.reason, where.conversation_id,
+                                         holding=holding, gap=handoff.gap))
+    return {"handoff": handoff.reason, "holding_reply": bool(holding)}
+
+
+def _over_limit(settings: Settings, connection, where: conversations.Thread, question: str) -> dict:
+    """Past the AI reply limit: say so in the thread once per window, not on every text."""
+    if connection.set(f"multisms:ai-limit-noted:{where.number}", 1, nx=True,
+                      ex=max(int(settings.ai_reply_window_minutes * 60), 1)):
+        reason = (f"this number already got {settings.ai_max_replies} AI replies in "
+                  f"{settings.ai_reply_window_minutes:g} minutes")
+        _post_in_thread(settings, where, f"Needs a human: {mask(where.number)}",
+                        kb_blocks.ai_handoff(where.number, question, reason, where.conversation_id, holding=None,
+                                             gap=False))
+    return {"skipped": "AI reply limit reached"}
+
+
+def _post_in_thread(settings: Settings, where: conversations.Thread, text: str, content: list[dict]) -> None:
+    if not (settings.slack_configured and where.channel and where.thread_ts):
+        log.info("%s (no Slack thread to post to)", text)
+        return
+    slack_client(settings).chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=text,
+                                            blocks=content)
 
 
 def _tell(settings: Settings, user: str | None, channel: str | None, text: str, content: list[dict]) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from jobs.send import status_callback_url
 from multisms.batches import validate_batch
 from multisms.config import Settings
 from multisms.db import session_scope
@@ -41,7 +40,7 @@ def send_single(settings: Settings, to: str, body: str, *, gateway: SmsGateway |
         return Outcome(False, "not sent: " + " ".join(p["message"] for p in check.problems))
     gateway = gateway or make_gateway(settings)
     try:
-        result = gateway.send(to=to, body=body, sender=check.sender, status_callback=status_callback_url(settings))
+        result = gateway.send(to=to, body=body, sender=check.sender, status_callback=settings.status_callback_url)
     except GatewayError as exc:
         reason = describe(exc.code, exc.message)
         log.warning("single SMS to %s failed: %s", mask(to), reason)

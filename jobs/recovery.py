@@ -3,8 +3,9 @@
 Runs when a worker starts and then every few seconds from its maintenance loop (see
 `jobs.worker`). The guarantee it keeps: a recipient is sent again only after the run that
 claimed it is confirmed dead (its heartbeat lapsed on two looks, seconds apart) and Twilio's
-Message list shows no message with this body to this number since the claim. A message
-Twilio did accept is adopted (its SID and status recorded), never sent twice.
+Message list shows no message with this recipient's text to this number created since the
+claim, whatever its status (`multisms.delivery.find_accepted`). A message Twilio did accept is
+adopted (its SID and status recorded), never sent twice.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import time
 from datetime import timedelta
 
 from jobs.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
-from jobs.send import find_accepted, finish_batch, record_sent
 from multisms.config import Settings
 from multisms.db import session_scope
+from multisms.delivery import find_accepted, finish_batch, record_sent
 from multisms.gateway import GatewayError, SmsGateway
 from multisms.models import Recipient, utcnow
 from multisms.queues import enqueue_send, get_queue
@@ -31,8 +32,6 @@ from multisms.storage import (
 
 log = logging.getLogger(__name__)
 
-LOOKUP_MARGIN = timedelta(seconds=60)
-"""Look for an accepted message from a little before the claim (clock differences)."""
 LOCK_SECONDS = 60
 
 
@@ -104,9 +103,10 @@ def _adopt_if_accepted(settings: Settings, gateway: SmsGateway, recipient_id: in
     with session_scope(settings.database_url) as session:
         recipient = session.get(Recipient, recipient_id)
         batch = get_batch(session, recipient.batch_id)
-        to, sender, body, since = recipient.number_normalized, batch.sender, batch.body, recipient.claimed_at
+        to, sender, body, since = recipient.number_normalized, batch.sender, recipient.body or batch.body, \
+            recipient.claimed_at
         batch_id = recipient.batch_id
-    accepted = find_accepted(settings, gateway, to=to, sender=sender, body=body, since=since - LOOKUP_MARGIN)
+    accepted = find_accepted(settings, gateway, to=to, sender=sender, body=body, since=since)
     if accepted is None:
         return False
     record_sent(settings, batch_id, recipient_id, sender=sender, to=to, body=body, result=accepted)

@@ -24,23 +24,24 @@ from jobs.liveness import Heartbeat, new_identity
 from multisms import optouts
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
+from multisms.delivery import find_accepted, finish_batch, record_sent
 from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
 from multisms.models import Recipient, utcnow
 from multisms.numbers import mask
 from multisms.queues import enqueue_progress, redis_connection
+from multisms.quiet_hours import send_window
 from multisms.ratelimit import SendPacer
+from multisms.segments import analyze
 from multisms.storage import (
     advance_recipient,
-    batch_counts,
-    cancel_pending,
     claim_recipient,
+    defer_claim,
     get_batch,
-    known_sids,
     move_batch,
     record_message,
     release_claim,
 )
-from multisms.twilio_errors import BLOCKING, OPTED_OUT, TWILIO_TO_RECIPIENT, describe, recipient_status_for
+from multisms.twilio_errors import BLOCKING, OPTED_OUT, describe, recipient_status_for
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,13 @@ MAX_ATTEMPTS = 6
 WATCH_SECONDS = 0.5
 """How often a run re-reads its batch: a cancel or pause stops the sends within about this long."""
 
+
+class Deferred(Exception):
+    """The recipient's quiet hours begin before the message could go out: it waits until `until`."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"deferred until {until.isoformat()}")
+        self.until = until
 
 
 def send_batch(batch_id: int) -> dict:
@@ -131,37 +139,54 @@ class BatchRun:
         with session_scope(self.settings.database_url) as session:
             if not claim_recipient(session, recipient_id, self.identity):
                 return
-            to = session.get(Recipient, recipient_id).number_normalized
+            row = session.get(Recipient, recipient_id)
+            to, text = row.number_normalized, row.body or self.body
             if optouts.is_opted_out(session, to):  # STOP may arrive after the batch was created
                 advance_recipient(session, recipient_id, "opted_out", error_message="opted out before sending")
                 return
+        segments = self.segments if text == self.body else max(analyze(text).segments, 1)
         try:
-            result = self._send_with_retries(to)
+            result = self._send_with_retries(to, text, segments)
         except GatewayError as exc:
-            self._record_failure(recipient_id, to, exc)
+            self._record_failure(recipient_id, to, text, exc)
+            return
+        except Deferred as deferral:
+            with session_scope(self.settings.database_url) as session:
+                defer_claim(session, recipient_id, self.identity, deferral.until)
             return
         if result is None:  # stopped while waiting for the rate limit: give the claim back
             with session_scope(self.settings.database_url) as session:
                 release_claim(session, recipient_id, self.identity)
             return
-        self._record_success(recipient_id, to, result)
+        record_sent(self.settings, self.batch_id, recipient_id, sender=self.sender, to=to, body=text, result=result)
         if self.from_slack:
             enqueue_progress(self.connection, self.batch_id)
 
-    def _send_with_retries(self, to: str) -> SendResult | None:
-        """Send, retrying 429/5xx/timeouts; after a timeout, look the message up before sending again."""
-        state = {"ambiguous": False, "since": utcnow() - timedelta(seconds=5)}
+    def _send_with_retries(self, to: str, text: str, segments: int) -> SendResult | None:
+        """Send, retrying 429/5xx/timeouts; after a timeout, look the message up before sending again.
+
+        Quiet hours are checked when the rate limit lets the message go, not when the batch started:
+        a recipient whose night begins first is deferred (`Deferred`), and the message's
+        ValidityPeriod ends before that night, so it cannot arrive in it from Twilio's queue.
+        """
+        state = {"ambiguous": False, "since": utcnow()}
 
         def attempt() -> SendResult | None:
             if state["ambiguous"]:
-                found = self._already_accepted(to, state["since"])
+                found = find_accepted(self.settings, self.gateway, to=to, sender=self.sender, body=text,
+                                      since=state["since"])
                 if found:
                     return found
-            if not self.pacer.wait(self.segments, self.stopped):
+            if not self.pacer.wait(segments, self.stopped):
                 return None
+            validity, until = send_window(to, self.settings.quiet_window, utcnow(),
+                                          timedelta(seconds=self.settings.multi_sms_validity_seconds))
+            if validity is None:
+                raise Deferred(until)
             try:
-                return self.gateway.send(to=to, body=self.body, sender=self.sender,
-                                         status_callback=status_callback_url(self.settings))
+                return self.gateway.send(to=to, body=text, sender=self.sender,
+                                         status_callback=self.settings.status_callback_url,
+                                         validity_seconds=int(validity.total_seconds()))
             except GatewayError as exc:
                 state["ambiguous"] = state["ambiguous"] or exc.ambiguous
                 raise
@@ -174,20 +199,13 @@ class BatchRun:
         )
         return retrying(attempt)
 
-    def _already_accepted(self, to: str, since: datetime) -> SendResult | None:
-        return find_accepted(self.settings, self.gateway, to=to, sender=self.sender, body=self.body, since=since)
-
-    def _record_success(self, recipient_id: int, to: str, result: SendResult) -> None:
-        record_sent(self.settings, self.batch_id, recipient_id, sender=self.sender, to=to, body=self.body,
-                    result=result)
-
-    def _record_failure(self, recipient_id: int, to: str, exc: GatewayError) -> None:
+    def _record_failure(self, recipient_id: int, to: str, text: str, exc: GatewayError) -> None:
         status = recipient_status_for(exc.code)
         reason = describe(exc.code, exc.message)
         log.warning("send failed batch=%s to=%s code=%s: %s", self.batch_id, mask(to), exc.code, reason)
         with session_scope(self.settings.database_url) as session:
             advance_recipient(session, recipient_id, status, error_code=exc.code, error_message=reason)
-            record_message(session, direction="outbound", from_number=self.sender, to_number=to, body=self.body,
+            record_message(session, direction="outbound", from_number=self.sender, to_number=to, body=text,
                            status="failed", error_code=exc.code, batch_id=self.batch_id, recipient_id=recipient_id)
             if exc.code in OPTED_OUT:
                 optouts.add(session, to, "twilio_21610")
@@ -209,51 +227,3 @@ class BatchRun:
                 "sender (30034) or opted out (21610). Check the message and sender, then resume."))
         self._stopped.set()
         log.warning("batch %s paused after %s blocked sends", self.batch_id, blocked)
-
-
-def find_accepted(settings: Settings, gateway: SmsGateway, *, to: str, sender: str, body: str,
-                  since: datetime) -> SendResult | None:
-    """A message with this body to `to` since `since` that we have not recorded: Twilio took it and
-    the answer was lost (a timeout, a crash). Used before any resend, by a run and by recovery."""
-    candidates = [m for m in gateway.find_sent(to=to, sender=sender, since=since) if m.body == body]
-    with session_scope(settings.database_url) as session:
-        known = known_sids(session, [m.sid for m in candidates])
-    return next((m for m in candidates if m.sid not in known), None)
-
-
-def record_sent(settings: Settings, batch_id: int, recipient_id: int, *, sender: str, to: str, body: str,
-                result: SendResult) -> None:
-    """The recipient moves forward to what Twilio said, and the message joins the history."""
-    status = TWILIO_TO_RECIPIENT.get(result.status, "queued")
-    with session_scope(settings.database_url) as session:
-        advance_recipient(session, recipient_id, status, sid=result.sid, sent_at=utcnow())
-        record_message(session, direction="outbound", from_number=sender, to_number=to, body=body,
-                       status=status, sid=result.sid, batch_id=batch_id, recipient_id=recipient_id)
-
-
-def finish_batch(settings: Settings, batch_id: int) -> dict:
-    """Close the batch once nothing waits to be sent; the outcome follows the counts."""
-    with session_scope(settings.database_url) as session:
-        batch = get_batch(session, batch_id)
-        counts = batch_counts(session, [batch_id])[batch_id]
-        if batch.status == "cancelled" and counts.by_status.get("pending"):
-            cancel_pending(session, batch_id)  # claims given back by threads stopped mid-wait
-            counts = batch_counts(session, [batch_id])[batch_id]
-        waiting = counts.by_status.get("pending", 0) + counts.by_status.get("sending", 0)
-        if batch.status == "processing" and not waiting:
-            reached = counts.success + counts.by_status.get("queued", 0)
-            if not reached and (counts.failure or counts.invalid):
-                outcome = "failed"
-            elif counts.failure or counts.invalid:
-                outcome = "completed_with_errors"
-            else:
-                outcome = "completed"
-            move_batch(session, batch, outcome)
-        return {"batch_id": batch_id, "status": batch.status, **counts.by_status}
-
-
-def status_callback_url(settings: Settings) -> str | None:
-    """Where Twilio reports delivery; only when Twilio can reach us."""
-    if settings.public_base_url and settings.twilio_configured:
-        return settings.public_base_url.rstrip("/") + "/twilio/status"
-    return None

@@ -1,10 +1,10 @@
 """`python -m jobs.worker`: an RQ worker on the sms, ai and default queues, with the scheduler.
 
-It runs `jobs.recovery` when it starts and then every `RECOVERY_INTERVAL_SECONDS` (10 s by
-default) while idle, so a batch whose worker died is taken over well within a minute, without
-waiting for RQ's job timeout. Before it, `jobs.schedule.due_work` starts scheduled batches and
-runs reminders whose time has come, so they start on time even while RQ's scheduler is down
-or a killed worker still holds the scheduler lock.
+It runs `jobs.recovery` and the delivery poller (`jobs.delivery`) when it starts and then every
+`RECOVERY_INTERVAL_SECONDS` (10 s by default) while idle, so a batch whose worker died is taken
+over well within a minute, without waiting for RQ's job timeout. Before it,
+`jobs.scheduling.due_work` starts scheduled batches and runs reminders whose time has come, so
+they start on time even while RQ's scheduler is down or a killed worker still holds its lock.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import logging
 
 from rq import Worker
 
+from jobs.delivery import poll_pass
 from jobs.recovery import recover
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from multisms.config import get_settings
+from multisms.errors import OldAppDatabase
 from multisms.gateway import make_gateway
+from multisms.legacy import refuse_old_app_database
 from multisms.logging_setup import configure_logging
 from multisms.queues import QUEUE_NAMES, get_queue, redis_connection
 
@@ -38,10 +41,15 @@ class MultismsWorker(Worker):
             due_work(settings, self.connection)
         except Exception:  # the worker must outlive a failed pass; the next one retries
             log.exception("due-work pass failed")
+        gateway = make_gateway(settings)
         try:
-            recover(settings, self.connection, make_gateway(settings))
+            recover(settings, self.connection, gateway)
         except Exception:  # the worker must outlive a failed pass; the next one retries
             log.exception("recovery pass failed")
+        try:
+            poll_pass(settings, self.connection, gateway)
+        except Exception:  # the worker must outlive a failed pass; the next one retries
+            log.exception("delivery poll failed")
 
 
 def build_worker(connection, name: str | None = None) -> MultismsWorker:
@@ -51,8 +59,8 @@ def build_worker(connection, name: str | None = None) -> MultismsWorker:
                           maintenance_interval=interval)
 
 
-CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.schedule")
-AI_JOBS = ("jobs.ai_reply", "jobs.knowledge", "jobs.digest")
+CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.scheduling")
+AI_JOBS = ("jobs.knowledge", "jobs.digest")
 """Loaded only with an OpenAI key: LangChain and FAISS cost memory a worker without AI never needs."""
 
 
@@ -64,7 +72,7 @@ def preload_jobs(settings) -> None:
     if settings.openai_api_key:
         for module in AI_JOBS:
             importlib.import_module(module)
-        importlib.import_module("jobs.ai_reply").preload()
+        importlib.import_module("jobs.knowledge").preload()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,6 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", help="worker name (default: RQ's)")
     args = parser.parse_args(argv)
+    try:
+        refuse_old_app_database(get_settings().database_url)
+    except OldAppDatabase as refused:
+        parser.exit(2, f"{refused}\n")
     configure_logging(get_settings().log_level)
     preload_jobs(get_settings())
     build_worker(redis_connection(get_settings()), args.name).work(burst=args.burst, with_scheduler=True)

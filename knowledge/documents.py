@@ -14,7 +14,7 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from multisms.knowledge_base import title_for
+from multisms.knowledge import title_for
 
 log = logging.getLogger(__name__)
 

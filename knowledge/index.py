@@ -31,7 +31,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_openai import OpenAIEmbeddings
 
 from knowledge.documents import split
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.config import Settings
 from multisms.db import session_scope
 
@@ -203,7 +203,7 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
             _remove_files(folder)
             index = _empty(settings)
         with session_scope(settings.database_url) as session:
-            wanted = knowledge_base.fingerprint(session)
+            wanted = knowledge.fingerprint(session)
         have = {doc_id: entry["hash"] for doc_id, entry in index.documents.items()}
         if have == wanted and index.model == settings.openai_embedding_model:
             return index, SyncResult(unchanged_documents=len(wanted))
@@ -214,7 +214,7 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
             raise
         save(settings, index)
     with session_scope(settings.database_url) as session:
-        knowledge_base.set_chunk_counts(session, result.chunk_counts)
+        knowledge.set_chunk_counts(session, result.chunk_counts)
     return index, result
 
 
@@ -324,7 +324,7 @@ def _unit(vectors: list[list[float]]) -> np.ndarray:
 
 def _texts(settings: Settings, ids: set[int]) -> list[tuple[int, str, str, str]]:
     with session_scope(settings.database_url) as session:
-        return [(doc.id, doc.title, doc.text, doc.content_hash) for doc in knowledge_base.documents(session, ids)]
+        return [(doc.id, doc.title, doc.text, doc.content_hash) for doc in knowledge.documents(session, ids)]
 
 
 def _sha256(data: bytes) -> str:

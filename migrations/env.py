@@ -3,9 +3,12 @@
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
 
 from multisms.config import get_settings
 from multisms.db import get_engine
+from multisms.errors import OldAppDatabase
+from multisms.legacy import refuse_old_app_database
 from multisms.models import Base
 
 config = context.config
@@ -22,6 +25,10 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
+    try:  # `alembic upgrade head` (make run, the release step): before the engine opens the file
+        refuse_old_app_database(url)
+    except OldAppDatabase as refused:
+        raise CommandError(str(refused)) from None  # Alembic prints "FAILED: …" and exits non-zero
     engine = get_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

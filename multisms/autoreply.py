@@ -10,10 +10,6 @@ from multisms.config import Settings
 
 MODES = ("off", "template", "ai")
 MODE_KEY = "multisms:auto-reply-mode"
-LOOP_WINDOW_MINUTES = 10
-LOOP_LIMIT = 5
-"""More inbound messages than this from one number in ten minutes looks like another
-auto-responder talking to us: we stop answering automatically."""
 
 
 def current_mode(connection, settings: Settings) -> str:
@@ -26,6 +22,17 @@ def set_mode(connection, mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"Auto-reply mode must be one of {', '.join(MODES)}; got {mode!r}.")
     connection.set(MODE_KEY, mode)
+
+
+def claim_ai_reply(connection, number: str, settings: Settings) -> bool:
+    """One of AI_MAX_REPLIES per AI_REPLY_WINDOW_MINUTES for this number (shared by all workers).
+    The count and its expiry are set in one transaction, so no crash leaves a count that never expires."""
+    key = f"multisms:ai-replies:{number}"
+    pipe = connection.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, max(int(settings.ai_reply_window_minutes * 60), 1), nx=True)
+    count, _ = pipe.execute()
+    return count <= settings.ai_max_replies
 
 
 def claim_reply_slot(connection, number: str, settings: Settings) -> bool:

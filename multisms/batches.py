@@ -27,12 +27,13 @@ BATCH_MOVES: dict[str, frozenset[str]] = {
                           "failed"}),
     "processing": frozenset({"completed", "completed_with_errors", "failed", "paused", "scheduled", "cancelled"}),
     "paused": frozenset({"pending", "cancelled"}),
-    "completed": frozenset(),
+    "completed": frozenset({"completed_with_errors"}),
     "completed_with_errors": frozenset({"pending"}),
     "failed": frozenset({"pending"}),
     "cancelled": frozenset(),
 }
-"""Allowed batch status changes; `→ pending` from a finished batch is a retry of its failures.
+"""Allowed batch status changes; `→ pending` from a finished batch is a retry of its failures; a
+`completed` batch becomes `completed_with_errors` when a failure is reported after it finished.
 `scheduled` waits for its time (a send-later, or recipients in quiet hours) and then becomes `pending`."""
 
 RETRYABLE_RECIPIENT = frozenset({"failed", "undelivered"})
@@ -52,9 +53,21 @@ RECIPIENT_RANK = {
 }
 """Recipient statuses only move to a higher rank, so a late callback never undoes a newer one."""
 
-SUCCESS = frozenset({"sent", "delivered"})
+SUCCESS = frozenset({"queued", "sent", "delivered"})
+"""Twilio accepted the message (`success_count`): queued or sending there, sent, delivered."""
 FAILURE = frozenset({"failed", "undelivered"})
-IN_FLIGHT = frozenset({"pending", "sending", "queued"})
+"""Twilio or the carrier could not deliver it (`failure_count`)."""
+NOT_HANDED_OVER = frozenset({"pending", "sending"})
+"""Not yet accepted by Twilio (`pending_count`); a finished batch has none."""
+AWAITING_RECEIPT = frozenset({"queued", "sent"})
+"""Accepted, final status not known yet: the delivery poller asks Twilio about these."""
+
+
+def batch_outcome(accepted: int, failed: int, invalid: int) -> str:
+    """How a batch with nothing left to send ends: `failed` when nobody was reached."""
+    if not accepted and (failed or invalid):
+        return "failed"
+    return "completed_with_errors" if failed or invalid else "completed"
 
 
 @dataclass(frozen=True)

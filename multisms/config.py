@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ CONSOLE_SENDER = "CONSOLE"
 
 MAX_BODY_CHARS = 1600
 """Twilio refuses longer message bodies."""
+
+DEFAULT_FEED_MAX_BYTES = 2_000_000
+"""A news feed bigger than this is refused while it downloads (a real feed is a few hundred KB)."""
 
 
 class Settings(BaseSettings):
@@ -82,6 +86,8 @@ class Settings(BaseSettings):
     multi_sms_currency: str = "USD"
     multi_sms_validity_seconds: int = 14400
     """Twilio drops a message still queued after this long (ValidityPeriod), so none arrives hours late."""
+    multi_sms_receipt_window_seconds: int = 3600
+    """A `sent` message with no delivery receipt after this long is final: many carriers never send one."""
     quiet_hours: str | None = None
     """e.g. `21:00-08:00`: recipients for whom it is that time locally get their text when it ends."""
     default_timezone: str = "UTC"
@@ -90,6 +96,11 @@ class Settings(BaseSettings):
     """A digest nobody approves within this long is dropped."""
     digest_max_chars: int = 320
     """The longest SMS a digest may be (the model is asked for less)."""
+    feed_allowed_hosts: str = ""
+    """Extra `host:port` pairs a feed may come from although they are not public (an intranet feed)."""
+    feed_max_bytes: int = DEFAULT_FEED_MAX_BYTES
+    feed_timeout_seconds: float = 10.0
+    """The whole fetch of one feed (connecting, redirects, download) must finish within this."""
     multisms_allowed_users: str = ""
     multisms_allowed_channels: str = ""
     slack_inbox_channel: str | None = None
@@ -132,6 +143,19 @@ class Settings(BaseSettings):
             raise ValueError("MULTI_SMS_VALIDITY_SECONDS must be 1–36000 (Twilio's range)")
         return seconds
 
+    @field_validator("feed_allowed_hosts")
+    @classmethod
+    def _host_port_pairs(cls, value: str) -> str:
+        _destinations(value)
+        return value
+
+    @field_validator("feed_max_bytes", "feed_timeout_seconds")
+    @classmethod
+    def _positive(cls, number: float) -> float:
+        if number <= 0:
+            raise ValueError("must be greater than 0")
+        return number
+
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, region: str | None) -> str | None:
@@ -145,6 +169,19 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def status_callback_url(self) -> str | None:
+        """Where Twilio reports delivery; only when Twilio can reach us (else the poller asks instead)."""
+        if self.public_base_url and self.twilio_configured:
+            return self.public_base_url.rstrip("/") + "/twilio/status"
+        return None
+
+    @property
+    def webhooks_unverifiable(self) -> bool:
+        """Twilio is configured but PUBLIC_BASE_URL is not: its signatures cannot be checked against the
+        URL Twilio called, so the Twilio webhooks refuse to work (503)."""
+        return self.twilio_configured and not self.public_base_url
 
     @property
     def slack_configured(self) -> bool:
@@ -171,6 +208,25 @@ class Settings(BaseSettings):
     @property
     def allowed_channels(self) -> frozenset[str]:
         return _csv(self.multisms_allowed_channels)
+
+    @property
+    def feed_allowed_destinations(self) -> frozenset[tuple[str, int]]:
+        """FEED_ALLOWED_HOSTS as (lower-case host, port) pairs; IPv6 hosts without brackets."""
+        return _destinations(self.feed_allowed_hosts)
+
+
+def _destinations(value: str) -> frozenset[tuple[str, int]]:
+    pairs = set()
+    for entry in _csv(value):
+        try:
+            parts = urlsplit("//" + entry)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if not host or not port or parts.path or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"FEED_ALLOWED_HOSTS: {entry!r} is not a host:port pair (e.g. feeds.intranet:8080)")
+        pairs.add((host, port))
+    return frozenset(pairs)
 
 
 def _csv(value: str) -> frozenset[str]:

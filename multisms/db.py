@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from multisms.legacy import refuse_old_app_database
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 """Worker threads write concurrently; SQLite serialises writers, so they wait instead of failing."""
@@ -49,9 +51,12 @@ def session_scope(url: str) -> Iterator[Session]:
 
 
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic (the Procfile `release` step does the same)."""
+    """Bring the schema to `revision` with Alembic (the Procfile `release` step does the same).
+
+    Raises `OldAppDatabase`, touching nothing, when `url` is the old app's SQLite file."""
     from alembic import command
 
+    refuse_old_app_database(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -23,5 +23,42 @@ class InvalidTransition(MultiSmsError):
     """A status change the lifecycle does not allow (e.g. cancelling a completed batch)."""
 
 
+class FeedError(MultiSmsError):
+    """A news feed could not be fetched or read; `reason` says why in words a person can act on."""
+
+    def __init__(self, url: str, reason: str):
+        self.url = url
+        self.reason = reason
+        super().__init__(reason)
+
+
+class CsvRejected(MultiSmsError):
+    """A contacts CSV cannot be imported at all; the message says why, `invalid` lists the bad rows."""
+
+    def __init__(self, message: str, invalid: tuple = ()):
+        self.invalid = invalid
+        super().__init__(message)
+
+
+class TemplateSyntaxError(MultiSmsError):
+    """A message template has a stray `{` or `}`; `position` is its 0-based offset in the text."""
+
+    def __init__(self, message: str, position: int):
+        self.position = position
+        super().__init__(message)
+
+
+class MissingFieldValue(MultiSmsError):
+    """A placeholder without a fallback has no value for this recipient (the preview should have refused)."""
+
+
+class OldAppDatabase(MultiSmsError):
+    """The configured database is the old app's (ver3.x) file: starting on it would migrate it half way."""
+
+
+class UnknownOldSchema(MultiSmsError):
+    """A file given to the v3 import is not an old-app database of a schema it knows (v7–v9)."""
+
+
 class EmbeddedRedisUnavailable(MultiSmsError):
     """REDIS_URL is unset and the embedded Redis of local runs cannot start; the message says what to do."""

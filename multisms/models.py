@@ -56,6 +56,8 @@ class Batch(Base):
     """The intake report: invalid entries with reasons, duplicates, opted-out numbers."""
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    legacy_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """Set on batches brought over from the old app (`v3:…`), so a second import adds nothing."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     scheduled_at: Mapped[datetime | None]
@@ -72,13 +74,20 @@ class Recipient(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "number_normalized", name="uq_recipients_batch_number"),
         Index("ix_recipients_batch_status", "batch_id", "status"),
+        Index("ix_recipients_status_status_at", "status", "status_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     number_raw: Mapped[str] = mapped_column(String(64))
     number_normalized: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    """This recipient's own text when it differs from the batch's (personal texts); None: the batch body."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    status_at: Mapped[datetime | None]
+    """When `status` last changed: a `sent` without a receipt is final once the receipt window has passed."""
+    checked_at: Mapped[datetime | None]
+    """When the delivery poller last asked Twilio about this message (its backoff starts here)."""
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -116,6 +125,8 @@ class Message(Base):
     error_code: Mapped[int | None]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"))
+    legacy_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """Set on messages brought over from the old app (`v3:…`): the key for those without a SID."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -7,24 +7,26 @@ person manages the list. Inbound STOP keywords arrive with the conversations wor
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from multisms.models import OptOut
+from multisms.models import OptOut, utcnow
 
 SOURCES = frozenset({"slack", "shell", "api", "stop_keyword", "twilio_21610"})
 
 
-def add(session: Session, number_e164: str, source: str) -> bool:
-    """Opt a number out; True when it is new, False when it had already opted out."""
+def add(session: Session, number_e164: str, source: str, since: datetime | None = None) -> bool:
+    """Opt a number out (as of `since`, default now); True when it is new, False when it had already opted out."""
     if source not in SOURCES:
         raise ValueError(f"unknown opt-out source {source!r}; expected one of {', '.join(sorted(SOURCES))}")
     if session.get(OptOut, number_e164) is not None:
         return False
     try:
         with session.begin_nested():  # two STOPs (or a STOP and a 21610) may race
-            session.add(OptOut(number=number_e164, source=source))
+            session.add(OptOut(number=number_e164, source=source, since=since or utcnow()))
     except IntegrityError:
         return False
     return True

@@ -1,18 +1,22 @@
-"""The Redis connection and RQ queues, in one place.
+"""The Redis connection, the RQ queues and every kind of job, in one place.
 
 With `REDIS_URL` unset (local use only) an embedded Redis (`multisms.embedded_redis`) under
 ./data is started by the first process that asks and shared by the others (web, worker).
-Jobs are enqueued by dotted name, so nothing here imports the job code.
+Jobs are enqueued by dotted name (`JobKind.path`), so nothing here, in `bot/` or in
+`webhooks/` imports the job code; the registry below is the one list of them.
 """
 
 from __future__ import annotations
 
 import ssl
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from redis import Redis
-from rq import Queue
-from rq.job import Job
+from rq import Queue, Worker
+from rq.job import Job, JobStatus
 
 from multisms import embedded_redis
 from multisms.config import Settings
@@ -40,22 +44,82 @@ def get_queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
-def enqueue(connection: Redis, func_path: str, *args, queue: str = "default", job_id: str | None = None,
-            **options) -> Job:
-    """Enqueue `func_path` (e.g. `"jobs.send.send_batch"`) with plain arguments."""
-    return get_queue(queue, connection).enqueue(func_path, *args, job_id=job_id, **options)
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: the function RQ runs (by dotted path), its queue and its time limit."""
+
+    path: str
+    queue: str
+    timeout: int
+    """Seconds before RQ stops the job (RQ's default, 180 s, suits none of them exactly)."""
 
 
-SEND_JOB = "jobs.send.send_batch"
+SEND = JobKind("jobs.send.send_batch", "sms", 3600)
+START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60)
+PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120)
+HANDLE_INBOUND = JobKind("jobs.inbound.handle_inbound", "default", 120)
+SEND_REPLY = JobKind("jobs.inbound.send_reply", "default", 60)
+ANSWER_INBOUND = JobKind("jobs.knowledge.answer_inbound", "ai", 180)
+KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600)
+KB_ADD_FILE = JobKind("jobs.knowledge.add_slack_file", "ai", 900)
+KB_ASK = JobKind("jobs.knowledge.ask", "ai", 180)
+KB_SEARCH = JobKind("jobs.knowledge.search_excerpts", "ai", 180)
+WRITE_DIGEST = JobKind("jobs.digest.write_digest", "ai", 300)
+SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60)
+
+OLD_JOB_PATHS = {
+    "jobs.schedule.start_batch": START_BATCH,
+    "jobs.ai_reply.answer_inbound": ANSWER_INBOUND,
+}
+"""Paths of the previous release, still importable (RQ stores the path with each queued and
+scheduled job): remove them one release after the move."""
+
+
+def enqueue(connection: Redis, kind: JobKind, *args, job_id: str | None = None, **options) -> Job:
+    """Queue a job of this kind with plain arguments (ids and strings, never objects)."""
+    options.setdefault("job_timeout", kind.timeout)
+    return get_queue(kind.queue, connection).enqueue(kind.path, *args, job_id=job_id, **options)
+
+
+def enqueue_at(connection: Redis, when: datetime, kind: JobKind, *args, job_id: str | None = None) -> Job:
+    """Queue a job of this kind for `when` (RQ's scheduler, in workers started `--with-scheduler`)."""
+    return get_queue(kind.queue, connection).enqueue_at(when, kind.path, *args, job_id=job_id,
+                                                        job_timeout=kind.timeout)
+
+
+def workers_running(connection: Redis) -> int:
+    """How many RQ workers are registered (a job queued with none waits for nobody)."""
+    return Worker.count(connection=connection)
+
+
+class NoWorker(RuntimeError):
+    """No worker is running, so a queued job would wait for nobody."""
+
+
+def wait_for_result(connection: Redis, job: Job, timeout: float):
+    """Wait for a job's return value (the terminal chat, which has no Slack to be answered in).
+
+    Returns None if it is not done within `timeout`; raises `NoWorker` when no worker runs and
+    RuntimeError when the job failed.
+    """
+    if not workers_running(connection):
+        raise NoWorker("no worker is running")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status == JobStatus.FINISHED:
+            return job.return_value()
+        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            raise RuntimeError(f"job {job.id} {status}")
+        time.sleep(0.2)
+    return None
 
 
 def enqueue_send(connection: Redis, batch_id: int) -> Job:
     """Queue the send of a batch. Running it twice is harmless: recipients are claimed atomically."""
-    return enqueue(connection, SEND_JOB, batch_id, queue="sms",
-                   job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600)
+    return enqueue(connection, SEND, batch_id, job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}")
 
 
-PROGRESS_JOB = "jobs.progress.batch_changed"
 PROGRESS_INTERVAL_MS = 2000
 """Slack's chat.update is Tier 3 (~50/min): at most one progress update per batch every 2 s."""
 
@@ -68,4 +132,4 @@ def enqueue_progress(connection: Redis, batch_id: int, *, final: bool = False) -
     """
     if not final and not connection.set(f"multisms:progress:{batch_id}", 1, nx=True, px=PROGRESS_INTERVAL_MS):
         return None
-    return enqueue(connection, PROGRESS_JOB, batch_id, final, queue="default")
+    return enqueue(connection, PROGRESS, batch_id, final)

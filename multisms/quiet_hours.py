@@ -87,6 +87,42 @@ def plan(numbers: Iterable[str], window: QuietHours | None, at: datetime) -> dic
     return {number: until for number, until in held.items() if until is not None}
 
 
+MIN_VALIDITY = timedelta(minutes=1)
+"""A message that would have less than this before the recipient's quiet hours waits for morning."""
+
+
+def next_quiet_start(number: str, window: QuietHours, now: datetime) -> datetime | None:
+    """The first moment after `now` when quiet hours begin in one of the number's zones (None: unknown zone)."""
+    starts = []
+    for zone in zones_for(number):
+        local = now.astimezone(zone)
+        for offset in range(3):
+            start = datetime.combine(local.date() + timedelta(days=offset), window.start, tzinfo=zone).astimezone(UTC)
+            if start > now:
+                starts.append(start)
+                break
+    return min(starts, default=None)
+
+
+def send_window(number: str, window: QuietHours | None, now: datetime,
+                validity: timedelta) -> tuple[timedelta | None, datetime | None]:
+    """Decide at the moment of sending: `(validity, None)` to send now with at most that
+    `ValidityPeriod` (so a message stuck in Twilio's queue expires before the recipient's night),
+    or `(None, until)` to hold the recipient back until `until`."""
+    if window is None:
+        return validity, None
+    held = deferred_until(number, window, now)
+    if held is not None:
+        return None, held
+    start = next_quiet_start(number, window, now)
+    if start is None:
+        return validity, None
+    left = start - now
+    if left < MIN_VALIDITY:
+        return None, deferred_until(number, window, start) or start
+    return min(validity, left), None
+
+
 def _quiet_count(window: QuietHours, zones: tuple[ZoneInfo, ...], moment: datetime) -> int:
     return sum(window.contains(moment.astimezone(zone).time()) for zone in zones)
 

@@ -2,7 +2,7 @@
 
 A batch that must wait is `scheduled`, with `scheduled_at` = when it may go. Two independent
 paths start it: RQ's scheduler (a job queued with `enqueue_at`) and every worker's due-work
-pass (`jobs.schedule.due_work`, every few seconds, no scheduler lock involved). Both end in
+pass (`jobs.scheduling.due_work`, every few seconds, no scheduler lock involved). Both end in
 `promote()`: one conditional UPDATE (`scheduled → pending` where `scheduled_at <= now`), so
 whichever fires first starts the batch and the other finds nothing to do.
 
@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session
 from multisms.config import Settings
 from multisms.errors import InvalidTransition
 from multisms.models import Batch, Recipient
-from multisms.queues import enqueue_progress, enqueue_send, get_queue
+from multisms.queues import START_BATCH, enqueue, enqueue_at, enqueue_progress, enqueue_send
 from multisms.quiet_hours import plan
 from multisms.storage import get_batch
 
-START_JOB = "jobs.schedule.start_batch"
 NOT_STARTED = ("draft", "awaiting_approval", "scheduled")
 """Statuses whose time may still change; a batch that has sent anything (`started_at`) may not."""
 
@@ -126,12 +125,11 @@ def schedule_start(connection, batch_id: int, when: datetime, now: datetime) -> 
     An early or repeated start is harmless (`promote` checks the time), so a reschedule only adds
     a new job and leaves the old one to find nothing to do.
     """
-    queue = get_queue("sms", connection)
     job_id = f"start-batch-{batch_id}-{int(when.timestamp())}"
     if when <= now:
-        queue.enqueue(START_JOB, batch_id, job_id=job_id)
+        enqueue(connection, START_BATCH, batch_id, job_id=job_id)
     else:
-        queue.enqueue_at(when, START_JOB, batch_id, job_id=job_id)
+        enqueue_at(connection, when, START_BATCH, batch_id, job_id=job_id)
 
 
 def queue_start(connection, batch_id: int, status: str, scheduled_at: datetime | None, channel: str | None, *,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from multisms.batches import FAILURE, IN_FLIGHT, RECIPIENT_RANK, SUCCESS, Validation, check_batch_move
+from multisms.batches import FAILURE, NOT_HANDED_OVER, RECIPIENT_RANK, SUCCESS, Validation, check_batch_move
 from multisms.errors import NotFound
 from multisms.models import Batch, Message, OptOut, Recipient, utcnow
 
@@ -44,7 +44,16 @@ class BatchCounts:
 
     @property
     def pending(self) -> int:
-        return sum(self.by_status.get(s, 0) for s in IN_FLIGHT)
+        """Not handed to Twilio yet (waiting, or claimed by a send in flight)."""
+        return sum(self.by_status.get(s, 0) for s in NOT_HANDED_OVER)
+
+    @property
+    def delivered(self) -> int:
+        return self.by_status.get("delivered", 0)
+
+    @property
+    def undelivered(self) -> int:
+        return self.by_status.get("undelivered", 0)
 
 
 def create_batch(session: Session, validation: Validation, *, created_by: str, status: str) -> Batch:
@@ -161,10 +170,11 @@ def claim_recipient(session: Session, recipient_id: int, worker: str) -> bool:
 def advance_recipient(session: Session, recipient_id: int, status: str, **fields) -> bool:
     """Move a recipient forward (never back); `fields` (sid, error…) are written with the move."""
     lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
+    now = utcnow()
     moved = session.execute(
         update(Recipient)
         .where(Recipient.id == recipient_id, Recipient.status.in_(lower))
-        .values(status=status, updated_at=utcnow(), **fields)
+        .values(status=status, status_at=now, updated_at=now, **fields)
     )
     return moved.rowcount == 1
 
@@ -195,11 +205,21 @@ def release_claim(session: Session, recipient_id: int, worker: str) -> bool:
     return released.rowcount == 1
 
 
+def defer_claim(session: Session, recipient_id: int, worker: str, until: datetime) -> bool:
+    """Give a claim back to wait for `until` (the recipient's quiet hours start before it could go)."""
+    deferred = session.execute(
+        update(Recipient)
+        .where(Recipient.id == recipient_id, Recipient.status == "sending", Recipient.claimed_by == worker)
+        .values(status="pending", claimed_by=None, claimed_at=None, not_before=until, updated_at=utcnow())
+    )
+    return deferred.rowcount == 1
+
+
 def cancel_pending(session: Session, batch_id: int) -> int:
     """Recipients of a batch not sent yet become `cancelled`; returns how many."""
     return session.execute(
         update(Recipient).where(Recipient.batch_id == batch_id, Recipient.status == "pending")
-        .values(status="cancelled", updated_at=utcnow())
+        .values(status="cancelled", status_at=utcnow(), updated_at=utcnow())
     ).rowcount
 
 
@@ -212,15 +232,17 @@ def known_sids(session: Session, sids: list[str]) -> set[str]:
 
 def apply_delivery_status(session: Session, sid: str, status: str, error_code: int | None,
                           error_message: str | None) -> Recipient | None:
-    """A Twilio status callback: move the recipient and the message forward, never back.
+    """Twilio's news of a message (a status callback or the poller): move the recipient and the message
+    forward, never back. A failure reported after its batch completed makes the batch
+    `completed_with_errors`, so the batch's status keeps saying what happened.
 
-    Returns the recipient (None when the SID is not one of ours). Repeated or late callbacks
-    change nothing.
+    Returns the recipient (None when the SID is not one of ours). Repeated or late news changes nothing.
     """
     fields = {"error_code": error_code, "error_message": error_message} if error_code else {}
     recipient = session.scalars(select(Recipient).where(Recipient.sid == sid)).first()
-    if recipient is not None:
-        advance_recipient(session, recipient.id, status, **fields)
+    if recipient is not None and advance_recipient(session, recipient.id, status, **fields) and status in FAILURE:
+        session.execute(update(Batch).where(Batch.id == recipient.batch_id, Batch.status == "completed")
+                        .values(status="completed_with_errors"))
     lower = [s for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
     session.execute(
         update(Message).where(Message.sid == sid, Message.status.in_(lower))
@@ -253,17 +275,3 @@ def record_inbound(session: Session, *, sid: str, from_number: str, to_number: s
     except IntegrityError:
         return None
     return message
-
-
-def recent_recipient(session: Session, number: str, since: datetime) -> Recipient | None:
-    """The latest batch recipient row for this number sent since `since` (to find the batch thread)."""
-    return session.scalars(
-        select(Recipient).where(Recipient.number_normalized == number, Recipient.sent_at >= since)
-        .order_by(Recipient.sent_at.desc()).limit(1)
-    ).first()
-
-
-def inbound_count(session: Session, number: str, since: datetime) -> int:
-    """How many messages this number sent us since `since` (auto-responder loops send many)."""
-    return session.scalar(select(func.count()).select_from(Message).where(
-        Message.direction == "inbound", Message.from_number == number, Message.created_at >= since)) or 0

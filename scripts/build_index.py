@@ -21,7 +21,7 @@ from tqdm import tqdm  # noqa: E402
 
 from knowledge.documents import load_folder  # noqa: E402  (needs the project root on the path)
 from knowledge.index import KnowledgeUnavailable, ensure_current  # noqa: E402
-from multisms import knowledge_base  # noqa: E402
+from multisms import knowledge  # noqa: E402
 from multisms.config import get_settings  # noqa: E402
 from multisms.db import session_scope  # noqa: E402
 
@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     changes = {"added": 0, "updated": 0, "unchanged": 0}
     with session_scope(settings.database_url) as session:
         for document in loaded:
-            _, change = knowledge_base.save_document(session, title=document.title, text=document.text,
+            _, change = knowledge.save_document(session, title=document.title, text=document.text,
                                                      source="folder", source_ref=document.ref, created_by=args.by)
             changes[change] += 1
-        removed = knowledge_base.remove_missing(session, "folder", {document.ref for document in loaded})
+        removed = knowledge.remove_missing(session, "folder", {document.ref for document in loaded})
     print(f"{args.folder}: {changes['added']} added, {changes['updated']} changed, {changes['unchanged']} unchanged, "
           f"{len(removed)} removed")
     try:

@@ -128,8 +128,8 @@ def applies(marker: Marker | None, env: dict[str, str]) -> bool:
 
 def runtime_pins_agree(root: Path) -> list[str]:
     """The dev lock must install the very versions production gets."""
-    runtime = {(canonicalize_name(r.name), str(r.specifier), str(r.marker)) for r, _ in pins(root, "requirements.txt")[0]}
-    dev = {(canonicalize_name(r.name), str(r.specifier), str(r.marker)) for r, _ in pins(root, "requirements-dev.txt")[0]}
+    runtime, dev = ({(canonicalize_name(r.name), str(r.specifier), str(r.marker)) for r, _ in pins(root, lock)[0]}
+                    for lock in ("requirements.txt", "requirements-dev.txt"))
     return [f"requirements-dev.txt lacks {name}{spec}{f' ; {marker}' if marker != 'None' else ''} of requirements.txt"
             for name, spec, marker in sorted(runtime - dev)]
 

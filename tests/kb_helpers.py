@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.db import session_scope
 
 OPENAI_KEY = "sk-test-0123456789abcdefghij"
@@ -18,7 +18,7 @@ def ai_env(openai_api, tmp_path, **extra) -> dict:
 
 def add_document(settings, title: str, text: str, *, ref: str | None = None) -> int:
     with session_scope(settings.database_url) as session:
-        document, _ = knowledge_base.save_document(session, title=title, text=text,
+        document, _ = knowledge.save_document(session, title=title, text=text,
                                                    source="folder" if ref else "slack", source_ref=ref,
                                                    created_by="test")
         return document.id

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bot.kb_blocks import RESUME_AI
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.db import session_scope
 from multisms.models import Conversation, KnowledgeGap
 from tests.kb_helpers import ANSWER, PARKING, REFUNDS, add_document, ai_env, grounded_model
@@ -78,7 +78,7 @@ def test_a_question_with_nothing_relevant_is_handed_to_a_person_without_asking_t
     assert "What is the capital of France?" in shown and "nothing relevant in the knowledge base" in shown
     assert RESUME_AI in button_values(handoff)
     with session_scope(settings.database_url) as session:
-        [gap] = knowledge_base.list_gaps(session, 10)[0]
+        [gap] = knowledge.list_gaps(session, 10)[0]
         assert (gap.question, gap.source) == ("What is the capital of France?", "sms")
 
 

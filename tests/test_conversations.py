@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from multisms import autoreply
+from multisms import autoreply, conversations
 from multisms.db import session_scope
 from multisms.models import Batch, Conversation
 from tests.send_helpers import create_batch, numbers, post_signed
@@ -103,11 +103,11 @@ def test_no_auto_reply_to_an_auto_responder_and_the_mode_switches_at_run_time(
         configure, twilio_api, make_client, run_jobs, redis_conn):
     settings = configure(AUTO_REPLY_MODE="template")
     client = make_client()
-    for i in range(autoreply.LOOP_LIMIT + 2):
+    for i in range(conversations.LOOP_LIMIT + 2):
         redis_conn.delete(f"multisms:auto-replied:{NUMBER}")  # as if each came after the reply window
         inbound(client, twilio_api, f"Automatic message {i}")
         run_jobs()
-    assert twilio_api.sent_to(NUMBER) == autoreply.LOOP_LIMIT  # then it looks like another bot: we stop
+    assert twilio_api.sent_to(NUMBER) == conversations.LOOP_LIMIT  # then it looks like another bot: we stop
     before = twilio_api.sent_to(NUMBER)
     redis_conn.delete(f"multisms:auto-replied:{NUMBER}")
     autoreply.set_mode(redis_conn, "off")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from multisms.config import get_settings
 from multisms.db import session_scope
 from multisms.models import Reminder, ReminderRun

@@ -78,7 +78,7 @@ def test_forged_or_missing_signature_is_refused_and_nothing_stored(settings, cli
 
 
 def test_behind_a_tls_proxy_a_valid_signature_passes(configure, make_client, twilio_api, settings):
-    configure(PUBLIC_BASE_URL=None)
+    configure(PUBLIC_BASE_URL="https://sms.example.com")
     client = make_client()
     form = twilio_api.inbound_form(NUMBER, "+15005550006", "Hi there")
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sms.example.com"}
@@ -87,6 +87,20 @@ def test_behind_a_tls_proxy_a_valid_signature_passes(configure, make_client, twi
     assert post_signed(client, twilio_api, "/twilio/inbound", form, base="https://sms.example.com",
                        headers=proxied).status_code == 200
     assert len(stored_inbound(settings)) == 1
+
+
+def test_without_public_base_url_the_twilio_webhooks_refuse_and_say_why(configure, make_client, twilio_api, caplog):
+    configure(PUBLIC_BASE_URL=None)
+    client = make_client()
+    assert "PUBLIC_BASE_URL" in caplog.text  # said once, at start-up
+    form = twilio_api.inbound_form(NUMBER, "+15005550006", "Hi there")
+    forged_host = {"Host": "attacker.example"}  # a signature over a URL the caller chose proves nothing
+    for path in ("/twilio/inbound", "/twilio/status"):
+        answer = post_signed(client, twilio_api, path, form, base="http://attacker.example", headers=forged_host)
+        assert answer.status_code == 503 and "PUBLIC_BASE_URL" in answer.get_data(as_text=True)
+    health = client.get("/api/health")
+    assert health.status_code == 503 and "twilio_webhooks" in health.json["failing"]
+    assert "PUBLIC_BASE_URL" in health.json["checks"]["twilio_webhooks"]["error"]
 
 
 def test_opt_outs_are_listed_and_exported_over_the_api(client, twilio_api, auth):

@@ -9,7 +9,7 @@ import pytest
 from bot.commands import run
 from bot.context import Bot, Caller
 from bot.grammar import Command, Usage, parse
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.db import session_scope
 from tests.kb_helpers import ANSWER, PARKING, add_document, ai_env, grounded_model
 from tests.slack_helpers import eventually, text_of
@@ -76,7 +76,7 @@ def test_a_slack_file_is_downloaded_with_the_bot_token_and_added(kb_slack, slack
     notes = [call["text"] for call in ephemerals(slack_api)]
     assert notes[0] == "Added “hours.md” as #1." and "1 document(s) indexed" in notes[1]
     with session_scope(settings.database_url) as session:
-        [document] = knowledge_base.list_documents(session, 5)[0]
+        [document] = knowledge.list_documents(session, 5)[0]
         assert (document.source, document.source_ref) == ("slack_file", "F0FAQ123")
         assert "We open at 9 and close at 17." in document.text
 

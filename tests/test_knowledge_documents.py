@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.documents import CHUNK_CHARS, UnreadableDocument, load_bytes, load_folder, split
-from multisms.knowledge_base import content_hash, title_for
+from multisms.knowledge import content_hash, title_for
 
 
 def tiny_pdf(text: str) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 
 from knowledge import index as kindex
 from knowledge.documents import split
-from multisms import knowledge_base
+from multisms import knowledge
 from multisms.db import session_scope
 from multisms.models import KnowledgeDocument
 from tests.kb_helpers import PARKING, REFUNDS, add_document, ai_configurer, embedded_inputs
@@ -56,7 +56,7 @@ def test_only_a_changed_document_is_embedded_again_and_a_removed_one_is_dropped(
 
     openai_api.reset()
     with session_scope(settings.database_url) as session:
-        knowledge_base.remove_document(session, hours)
+        knowledge.remove_document(session, hours)
     index, result = kindex.ensure_current(settings)
     assert openai_api.embedding_requests == [] and result.removed_documents == 1
     assert hours not in {hit.document_id for hit in index.search("When does the office open?", 10)}

@@ -169,7 +169,7 @@ def test_confirm_stores_queues_and_the_history_follows_the_send(panel, settings,
     run_jobs()
     [row] = panel.client.get("/panel/batches.json").json["items"]
     assert (row["id"], row["status"], row["status_label"]) == (1, "completed_with_errors", "Completed with errors")
-    assert (row["with_twilio"], row["invalid"], row["pending"], row["failure"]) == (2, 1, 0, 0)
+    assert (row["success"], row["invalid"], row["pending"], row["failure"]) == (2, 1, 0, 0)
     recipients = panel.client.get("/panel/batches/1/recipients.json").json["items"]
     assert {r["number"]: r["status"] for r in recipients} == {"+48600123456": "queued", "+48600123457": "queued"}
     assert {m["to"] for m in twilio_api.messages} == {"+48600123456", "+48600123457"}

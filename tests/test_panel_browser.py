@@ -88,7 +88,7 @@ def test_login_paste_preview_confirm_and_the_history_follows(browser, configure,
         expect(status).to_have_text("Completed with errors", timeout=15_000)
         assert page.evaluate("window.stillTheSamePage") is True, "the history must refresh without a reload"
         expect(page.locator("#live")).to_have_text("Batch #1: Completed with errors.")
-        expect(page.locator("#batch-1 [data-field=with_twilio]")).to_have_text("2")
+        expect(page.locator("#batch-1 [data-field=success]")).to_have_text("2")
 
         toggle = page.locator("#batch-1 button.toggle")
         expect(toggle).to_have_accessible_name("Show 2 recipients of batch #1")

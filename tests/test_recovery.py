@@ -25,6 +25,7 @@ def test_a_message_twilio_accepted_is_adopted_not_resent(settings, redis_conn, t
     batch_id = create_batch(settings, [accepted, lost], body="Crash test", queue=False)
     claim_as_dead_run(settings, batch_id, accepted)
     claim_as_dead_run(settings, batch_id, lost)
+    twilio_api.queue_seconds = 600  # still in Twilio's queue: no date_sent yet
     twilio_api.client().messages.create(to=accepted, from_="+15005550006", body="Crash test")  # the dead run's send
 
     adopted, released = reconcile_stuck_claims(settings, redis_conn, make_gateway(settings))

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from multisms.db import session_scope
 from multisms.models import Batch, Reminder, ReminderRun
 from tests.schedule_helpers import WARSAW

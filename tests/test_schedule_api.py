@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobs.schedule import due_work
+from jobs.scheduling import due_work
 from tests.schedule_helpers import batch_of
 
 ANNA, BOB = "+48600100001", "+48600100002"

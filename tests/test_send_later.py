@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
-from jobs.schedule import due_work, start_batch
+from jobs.scheduling import due_work, start_batch
 from multisms.queues import QUEUE_NAMES, get_queue
 from tests.schedule_helpers import batch_of, scheduled_batch, warsaw_morning
 from tests.send_helpers import numbers

@@ -124,6 +124,55 @@ def test_twilio_list_filters_pagination_and_fetch(twilio_api):
     assert (exc.value.status, exc.value.code) == (404, 20404)
 
 
+def test_twilio_queued_messages_have_no_date_sent_and_escape_date_sent_filters(twilio_api):
+    client = twilio_api.client()
+    twilio_api.queue_seconds = 30
+    start = datetime.now(UTC)
+    queued = client.messages.create(to=TO, from_=FROM, body="still in Twilio's queue")
+    service = client.messages.create(to=TO, messaging_service_sid=MG, body="via the service")
+    [listed_service, listed] = client.messages.list(to=TO)  # newest first, found by To whatever the status
+    assert (listed.status, listed.date_sent, listed.date_created is not None) == ("queued", None, True)
+    assert (listed_service.status, listed_service.from_) == ("accepted", None)
+    assert client.messages.list(to=TO, date_sent_after=start - timedelta(minutes=1)) == []
+    assert client.messages.list(to=TO, date_sent=start.date()) == []
+    assert client.messages.list(to=TO, from_=FROM)[0].sid == queued.sid
+
+    twilio_api.clock = lambda: start + timedelta(seconds=31)  # the queue has drained
+    sent = client.messages(queued.sid).fetch()
+    assert sent.status == "sent" and sent.date_sent is not None
+    assert {m.sid for m in client.messages.list(to=TO, date_sent_after=start - timedelta(minutes=1))} == {
+        queued.sid, service.sid}
+    picked = client.messages(service.sid).fetch().from_
+    assert picked in twilio_api.pool  # a pool number, chosen by Twilio
+    assert [m.sid for m in client.messages.list(from_=picked)] == [service.sid]
+
+
+def test_twilio_a_message_queued_past_its_validity_period_fails_30001(twilio_api):
+    client = twilio_api.client()
+    twilio_api.queue_seconds = 7200
+    start = datetime.now(UTC)
+    msg = client.messages.create(to=TO, from_=FROM, body="too late", validity_period=600)
+    twilio_api.clock = lambda: start + timedelta(seconds=599)
+    assert client.messages(msg.sid).fetch().status == "queued"
+    twilio_api.clock = lambda: start + timedelta(seconds=601)
+    expired = client.messages(msg.sid).fetch()
+    assert (expired.status, expired.error_code, expired.date_sent) == ("failed", 30001, None)
+
+
+def test_twilio_delivery_receipts_follow_the_queue(twilio_api):
+    client = twilio_api.client()
+    twilio_api.receipt_seconds = 5
+    twilio_api.undeliverable("+48500100201", 30003)
+    start = datetime.now(UTC)
+    ok = client.messages.create(to=TO, from_=FROM, body="x")
+    lost = client.messages.create(to="+48500100201", from_=FROM, body="x")
+    assert client.messages(ok.sid).fetch().status == "sent"
+    twilio_api.clock = lambda: start + timedelta(seconds=6)
+    assert client.messages(ok.sid).fetch().status == "delivered"
+    undelivered = client.messages(lost.sid).fetch()
+    assert (undelivered.status, undelivered.error_code) == ("undelivered", 30003)
+
+
 @pytest.mark.parametrize("accept", [True, False])
 def test_twilio_hang_times_out_client(twilio_api, accept):
     twilio_api.hang_next(1, seconds=30, accept=accept)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from multisms.config import Settings, get_settings
+from multisms.legacy import refuse_old_app_database
 from multisms.logging_setup import configure_logging
 from webhooks import api, health, panel, resources, slack, twilio
+
+log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 1024 * 1024
 """250 numbers and a 1600-character body fit many times over; anything bigger is refused."""
@@ -17,6 +22,7 @@ MAX_REQUEST_BYTES = 1024 * 1024
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the web app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    refuse_old_app_database(settings.database_url)
     app = Flask(__name__, static_folder=None)  # the panel serves its own assets under /panel/static
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
@@ -28,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(twilio.bp)
     panel.init_app(app, settings)
     app.register_error_handler(HTTPException, _json_error)
+    if settings.webhooks_unverifiable:
+        log.warning("Twilio webhooks are off (503): %s Delivery statuses are polled instead.", twilio.UNVERIFIABLE)
     return app
 
 

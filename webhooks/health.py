@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from rq import Worker
 from sqlalchemy import text
 
-from webhooks import resources
+from webhooks import resources, twilio
 
 bp = Blueprint("health", __name__)
 
@@ -21,6 +21,8 @@ def health():
     """200 when every check passes, else 503 naming the part that failed."""
     checks = {"database": _check_database(), "redis": _check_redis()}
     checks["workers"] = _check_workers() if checks["redis"]["ok"] else {"ok": False, "error": "Redis is down"}
+    if resources.settings().webhooks_unverifiable:
+        checks["twilio_webhooks"] = {"ok": False, "error": twilio.UNVERIFIABLE}
     healthy = all(check["ok"] for check in checks.values())
     failing = [name for name, check in checks.items() if not check["ok"]]
     body = {"status": "ok" if healthy else "unhealthy", "checks": checks}

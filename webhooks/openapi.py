@@ -62,10 +62,20 @@ SPEC = {
                                                           "processing", "paused", "completed",
                                                           "completed_with_errors", "failed", "cancelled"]},
                     "error": _NULLABLE_STR,
-                    "total_recipients": {"type": "integer"}, "success_count": {"type": "integer"},
-                    "failure_count": {"type": "integer"}, "invalid_count": {"type": "integer"},
-                    "pending_count": {"type": "integer"}, "opted_out_count": {"type": "integer"},
-                    "status_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "total_recipients": {"type": "integer"},
+                    "success_count": {"type": "integer", "description": "accepted by Twilio: queued, sent or "
+                                      "delivered"},
+                    "failure_count": {"type": "integer", "description": "failed or undelivered"},
+                    "invalid_count": {"type": "integer", "description": "invalid numbers, refused at intake or by "
+                                      "Twilio"},
+                    "pending_count": {"type": "integer", "description": "not handed to Twilio yet; 0 once the "
+                                      "batch has finished"},
+                    "delivered_count": {"type": "integer", "description": "delivery receipt: delivered"},
+                    "undelivered_count": {"type": "integer", "description": "delivery receipt: undelivered "
+                                          "(also in failure_count)"},
+                    "opted_out_count": {"type": "integer"},
+                    "status_counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                                      "description": "recipients by status"},
                     "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]}, "segments": {"type": "integer"},
                     "created_by": {"type": "string"},
                     "created_at": {"type": "string", "format": "date-time"}, "confirmed_at": _NULLABLE_TIME,

@@ -48,8 +48,8 @@ def batch_row(batch: Batch, counts: BatchCounts) -> dict:
         "finished": batch.status in FINISHED_BATCH, "body_preview": body, "error": batch.error or "",
         "created_at": when(batch.created_at), "created_by": batch.created_by,
         "total": counts.total, "success": counts.success, "failure": counts.failure,
-        "invalid": counts.invalid, "with_twilio": counts.by_status.get("queued", 0),
-        "pending": counts.by_status.get("pending", 0) + counts.by_status.get("sending", 0),
+        "invalid": counts.invalid, "delivered": counts.delivered, "undelivered": counts.undelivered,
+        "pending": counts.pending,
         "opted_out": counts.by_status.get("opted_out", 0),
         "cancelled": counts.by_status.get("cancelled", 0),
     }

@@ -20,6 +20,8 @@ def batch_json(batch: Batch, counts: BatchCounts) -> dict:
         "failure_count": counts.failure,
         "invalid_count": counts.invalid,
         "pending_count": counts.pending,
+        "delivered_count": counts.delivered,
+        "undelivered_count": counts.undelivered,
         "opted_out_count": counts.by_status.get("opted_out", 0),
         "status_counts": counts.by_status,
         "encoding": batch.encoding,

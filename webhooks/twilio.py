@@ -1,5 +1,7 @@
 """`/twilio/*`: Twilio's webhooks. Every route is signed: `@twilio_signed` checks
-`X-Twilio-Signature` with the SDK's `RequestValidator` over the public URL Twilio called.
+`X-Twilio-Signature` with the SDK's `RequestValidator` over the public URL Twilio called,
+`PUBLIC_BASE_URL` + path. Without `PUBLIC_BASE_URL` the routes answer 503 naming it: a
+signature checked against a URL the caller chose (the Host header) proves little.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from multisms import keywords, optouts
 from multisms.numbers import mask, parse_number
-from multisms.queues import enqueue, enqueue_progress
+from multisms.queues import HANDLE_INBOUND, enqueue, enqueue_progress
 from multisms.storage import apply_delivery_status, get_batch, record_inbound, record_message
 from multisms.twilio_errors import TWILIO_TO_RECIPIENT, describe
 from webhooks import resources
@@ -24,23 +26,29 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 
 
-def public_url() -> str:
-    """The URL Twilio signed: `PUBLIC_BASE_URL` + path (+ query), else the URL as the proxy saw it."""
-    base = resources.settings().public_base_url
-    if not base:
-        return request.url
+UNVERIFIABLE = ("PUBLIC_BASE_URL is not set, so Twilio's signatures cannot be checked against the URL Twilio "
+                "called. Set it to this app's public https address.")
+
+
+def public_url(base: str) -> str:
+    """The URL Twilio signed: `PUBLIC_BASE_URL` + path (+ query)."""
     query = request.query_string.decode()
     return base.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
 def twilio_signed(view):
-    """Refuse (403) any request not signed with our Twilio auth token; nothing is logged but the path."""
+    """Refuse (403) any request not signed with our Twilio auth token; nothing is logged but the path.
+    503 while PUBLIC_BASE_URL is unset (Twilio configured) or Twilio is not configured at all."""
 
     @functools.wraps(view)
     def checked(*args, **kwargs):
-        token = resources.settings().twilio_auth_token
+        settings = resources.settings()
+        if settings.webhooks_unverifiable:
+            return Response(UNVERIFIABLE, status=503, mimetype="text/plain")
+        token = settings.twilio_auth_token
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not token or not signature or not RequestValidator(token).validate(public_url(), request.form, signature):
+        if not token or not signature or not RequestValidator(token).validate(
+                public_url(settings.public_base_url or ""), request.form, signature):
             log.warning("refused unsigned or forged Twilio request to %s", request.path)
             abort(403)
         return view(*args, **kwargs)
@@ -100,7 +108,7 @@ def inbound():
         record_message(session, direction="outbound", from_number=message.to_number, to_number=number,
                        body=help_text, status="queued")
     session.commit()
-    enqueue(resources.redis(), "jobs.inbound.handle_inbound", message.id, keyword, queue="default")
+    enqueue(resources.redis(), HANDLE_INBOUND, message.id, keyword)
     return _twiml(help_text)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .feeds import FeedStandIn
 from .openai_api import OpenAIStandIn
 from .server import StandIn
 from .slack_api import SlackStandIn
@@ -41,3 +42,8 @@ def slack_api() -> Iterator[SlackStandIn]:
 @pytest.fixture
 def openai_api() -> Iterator[OpenAIStandIn]:
     yield from _serve(OpenAIStandIn())
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedStandIn]:
+    yield from _serve(FeedStandIn())

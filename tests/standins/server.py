@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -70,6 +71,7 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict = field(default_factory=dict)
+    chunks: Iterator[bytes] | None = None  # set: sent chunked instead of `body`, one write per chunk
 
 
 def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -136,12 +138,34 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
+        if resp.chunks is None:
+            self.send_header("Content-Length", str(len(resp.body)))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
         for name, value in resp.headers.items():
             self.send_header(name, str(value))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if resp.chunks is None:
             self.wfile.write(resp.body)
+        else:
+            self._write_chunks(resp.chunks, standin)
+
+    def _write_chunks(self, chunks: Iterator[bytes], standin: StandIn) -> None:
+        """Stream as the body is produced; a client that hangs up ends it (the generator sees close())."""
+        try:
+            for chunk in chunks:
+                if standin.stopping:
+                    self.close_connection = True
+                    return
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 

@@ -18,6 +18,15 @@ set (also from TWILIO_EDGE/TWILIO_REGION), so ``attach`` clears both.
 ``https://`` only; ``attach`` mounts the same adapter on ``http://``.
 ``standin.client(timeout=5)`` does all of this with a real TwilioHttpClient.
 
+Message timeline (as Twilio documents it): a created message is ``queued`` (``accepted``
+with a Messaging Service, ``from`` still null) with ``date_sent: null`` for ``queue_seconds``;
+then it is ``sent`` with a ``date_sent`` (a Messaging Service message gets a pool number as
+``from``); ``receipt_seconds`` later the carrier's receipt makes it ``delivered`` (or what
+``undeliverable()`` set), or never when ``receipt_seconds`` is None, as with carriers that
+send no receipts. A message still queued after its ``ValidityPeriod`` fails with 30001.
+The list filters ``DateSent``, ``DateSent>`` and ``DateSent<`` select on ``date_sent``, so a
+queued message never matches them; ``date_created`` is always set and has no filter.
+
 Hung requests (``hang_next``): with ``accept=True`` (default) the message is
 recorded *before* the hang, as when Twilio accepted it but the response never
 arrived; a client that retries after its timeout then creates a duplicate.
@@ -32,7 +41,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -92,6 +101,10 @@ def _country(number: str) -> str:
     return ""
 
 
+def _parse_rfc2822(value: str | None) -> datetime | None:
+    return parsedate_to_datetime(value) if value else None
+
+
 def _parse_when(value: str, upper: bool) -> datetime | None:
     """'YYYY-MM-DD' (whole day, inclusive) or ISO-8601 datetime; None if unparsable."""
     try:
@@ -112,6 +125,11 @@ class TwilioStandIn(StandIn):
         super().__init__(latency)
         self.account_sid, self.auth_token = account_sid, auth_token
         self.service_from = "+15005550006"  # sender reported in callbacks for MG-only messages
+        self.pool = ("+15017122661", "+15017122662", "+15017122663")  # a Messaging Service's numbers
+        self.queue_seconds = 0.0
+        """How long a created message waits in Twilio's queue (status queued/accepted, date_sent null)."""
+        self.receipt_seconds: float | None = None
+        """After leaving the queue, when the carrier's receipt arrives; None: never (status stays sent)."""
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tz-aware; tests may pin it
         self._expected_auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._init_state()
@@ -123,6 +141,10 @@ class TwilioStandIn(StandIn):
         self._by_sid: dict[str, tuple[datetime, dict]] = {}
         self._counts: Counter = Counter()
         self._fail: dict[str, tuple[int, int, str | None]] = {}
+        self._undeliverable: dict[str, int] = {}
+        self._pinned: set[str] = set()  # sids whose status a test set by hand: the timeline leaves them
+        self.list_calls = 0
+        self.fetch_calls = 0
 
     def reset(self) -> None:
         with self.lock:
@@ -152,6 +174,11 @@ class TwilioStandIn(StandIn):
         with self.lock:
             self._fail[to] = (code, status, message)
 
+    def undeliverable(self, to: str, code: int = 30003) -> None:
+        """The carrier's receipt for messages to ``to`` says undelivered with ``code``."""
+        with self.lock:
+            self._undeliverable[to] = code
+
     def rate_limit_next(self, n: int = 1) -> None:
         self.arm("rate_limit", n)
 
@@ -170,6 +197,7 @@ class TwilioStandIn(StandIn):
         """Advance a stored message (e.g. 'delivered', 'failed'); date_sent is set when sent."""
         with self.lock:
             msg = self._by_sid[sid][1]
+            self._pinned.add(sid)
             msg.update(status=status, error_code=error_code, date_updated=format_datetime(self.clock()))
             if status in ("sent", "delivered", "undelivered") and not msg["date_sent"]:
                 msg["date_sent"] = msg["date_updated"]
@@ -210,7 +238,10 @@ class TwilioStandIn(StandIn):
             return self._list(req)
         if m_one and req.method == "GET":
             with self.lock:
+                self.fetch_calls += 1
                 found = self._by_sid.get(m_one.group(2))
+                if found:
+                    self._advance(*found)
             return json_response(found[1]) if found else twilio_error(20404, 404, path=req.path)
         return twilio_error(20404, 404, path=req.path)
 
@@ -248,6 +279,31 @@ class TwilioStandIn(StandIn):
             self.sleep(hang["seconds"])
         return json_response(msg, 201, {"Twilio-Request-Id": "RQ" + uuid.uuid4().hex})
 
+    def _advance(self, created: datetime, msg: dict) -> None:
+        """Move a message along its timeline (queued → sent → receipt) as of now; caller holds the lock."""
+        if msg["sid"] in self._pinned or msg["status"] in ("delivered", "undelivered", "failed"):
+            return
+        now = self.clock()
+        validity = float(self.create_forms[msg["sid"]].get("ValidityPeriod") or 36000)
+        if self.queue_seconds >= validity and now >= created + timedelta(seconds=validity):
+            failed_at = format_datetime(created + timedelta(seconds=validity))
+            msg.update(status="failed", error_code=30001, error_message="Queue overflow", date_updated=failed_at)
+            return
+        left = created + timedelta(seconds=self.queue_seconds)
+        if now < left or self.queue_seconds >= validity:
+            return
+        if msg["status"] in ("queued", "accepted"):
+            sender = msg["from"] or self.pool[sum(map(ord, msg["to"])) % len(self.pool)]
+            msg.update(status="sent", date_sent=format_datetime(left), date_updated=format_datetime(left), **{
+                "from": sender})
+        if self.receipt_seconds is None:
+            return
+        receipt = left + timedelta(seconds=self.receipt_seconds)
+        if now >= receipt:
+            code = self._undeliverable.get(msg["to"])
+            msg.update(status="undelivered" if code else "delivered", error_code=code,
+                       date_updated=format_datetime(receipt))
+
     def _store(self, f: dict, to: str, from_: str | None, service: str | None) -> dict:
         now = self.clock()
         sid = "SM" + uuid.uuid4().hex
@@ -276,11 +332,20 @@ class TwilioStandIn(StandIn):
                 upper = _parse_when(value, upper=True)
             elif key == "DateSent":
                 day = (_parse_when(value[:10], False), _parse_when(value[:10], True))
+        dated = lower is not None or upper is not None or day is not None
         with self.lock:
-            rows = [(when, m) for when, m in self._by_sid.values()
-                    if (not q.get("To") or m["to"] == q["To"]) and (not q.get("From") or m["from"] == q["From"])
-                    and (lower is None or when >= lower) and (upper is None or when <= upper)
-                    and (day is None or day[0] <= when <= day[1])]
+            self.list_calls += 1
+            for created, m in self._by_sid.values():
+                self._advance(created, m)
+            rows = []
+            for created, m in self._by_sid.values():
+                sent = _parse_rfc2822(m["date_sent"])
+                if q.get("To") and m["to"] != q["To"] or q.get("From") and m["from"] != q["From"]:
+                    continue
+                if dated and (sent is None or lower is not None and sent < lower or upper is not None and sent > upper
+                              or day is not None and not day[0] <= sent <= day[1]):
+                    continue  # DateSent selects on date_sent: a message still queued has none
+                rows.append((created, m))
         rows.sort(key=lambda r: r[0], reverse=True)  # Twilio lists newest first
         size = max(1, min(int(q.get("PageSize") or 50), 1000))
         page = int(q.get("Page") or 0)

@@ -4,7 +4,7 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  var FIELDS = ["id", "created_at", "body_preview", "status_label", "error", "success", "with_twilio", "failure", "invalid", "pending", "total"];
+  var FIELDS = ["id", "created_at", "body_preview", "status_label", "error", "success", "delivered", "failure", "invalid", "pending", "total"];
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
