@@ -66,8 +66,6 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     knowledge_dir: str = "data/knowledge"
     """Where each process keeps its FAISS index (a cache: rebuilt from the database when missing)."""
-    knowledge_index_key: str | None = None
-    """Signs the index files; unset → SECRET_KEY, then OPENAI_API_KEY. Files signed with another key are rebuilt."""
     ai_min_score: float = 0.35
     """Cosine similarity the best excerpt needs before the model is asked; below it a person answers."""
     ai_top_k: int = 4

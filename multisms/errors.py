@@ -110,3 +110,7 @@ class NoWorker(MultiSmsError):
 
 class UnreadableDocument(MultiSmsError, ValueError):
     """The file is not a kind we read, is too big, or has no text in it; the message says which."""
+
+
+class EmbeddedRedisUnavailable(MultiSmsError):
+    """REDIS_URL is unset and the embedded Redis of local runs cannot start; the message says what to do."""
