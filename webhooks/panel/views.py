@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import replace
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
@@ -48,13 +48,20 @@ SECURITY_HEADERS = {
 
 @bp.before_request
 def guard():
-    """Panel off → 503; not logged in → the login page (401 for JSON); POST without CSRF token → 400."""
+    """Panel off → 503; not logged in → the login page (401 for JSON); session uncheckable (Redis
+    down) → 503, except to log out; POST without CSRF token → 400."""
     settings = resources.settings()
     if request.endpoint == "panel.static":
         return None
     if not settings.panel_password:
         return render_template("panel/disabled.html"), 503
-    if request.endpoint not in PUBLIC_ENDPOINTS and not panel_auth.is_logged_in(settings):
+    state = "in" if request.endpoint in PUBLIC_ENDPOINTS else panel_auth.session_state(settings)
+    if state == "unknown" and request.endpoint != "panel.logout":
+        message = panel_auth.REDIS_DOWN + (" Nothing was sent or changed." if request.method == "POST" else "")
+        if request.path.endswith(".json"):
+            return jsonify(error=message), 503
+        return render_template("panel/error.html", title="Try again in a minute", message=message), 503
+    if state == "out":
         if request.path.endswith(".json"):
             return jsonify(error="Your panel session has ended: log in again."), 401
         return redirect(url_for("panel.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
@@ -97,6 +104,15 @@ def login():
         if panel_auth.is_logged_in(settings):
             return redirect(target)
         return render_template("panel/login.html", next=target)
+    try:
+        return _check_password(settings, target)
+    except RedisError:
+        log.warning("panel login refused for %s: Redis is unreachable", panel_auth.client_address())
+        return render_template("panel/login.html", next=target, error=panel_auth.REDIS_DOWN), 503
+
+
+def _check_password(settings, target: str):
+    """Paused address → 429; wrong password → 401; else a new session. Redis errors reach the caller."""
     if panel_auth.login_paused():
         log.warning("panel login paused for %s after repeated wrong passwords", panel_auth.client_address())
         return render_template("panel/login.html", next=target,
@@ -113,8 +129,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    flash("You are logged out.")
+    if panel_auth.log_out():
+        flash("You are logged out.")
+    else:
+        flash(f"You are logged out in this browser. Redis is unreachable, so the server could not end the "
+              f"session everywhere; it ends by itself {panel_auth.SESSION_HOURS} hours after your login.")
     return redirect(url_for("panel.login"))
 
 
