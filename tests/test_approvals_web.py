@@ -183,3 +183,26 @@ def test_a_big_batch_made_while_redis_was_down_is_still_put_to_slack(make_slack,
     slack.click("approve_batch", batch_id, user="U2", channel=APPROVALS, ephemeral=False)
     run_jobs()
     assert (twilio_api.sent_to(ANNA), twilio_api.sent_to(BOB)) == (1, 1)
+
+
+def test_a_waiting_batch_cancelled_over_rest_or_in_the_panel_loses_its_approve_button(make_slack, slack_api, auth,
+                                                                                      run_jobs, twilio_api, settings):
+    slack = approval_story(make_slack)
+    over_rest = slack.client.post(BATCHES, headers=auth, json={"body": "One", "recipients": [ANNA, BOB]})
+    panel = Panel(slack.client.application.test_client())
+    panel.login()
+    panel.confirm(f"{ANNA}\n{BOB}", "Two")
+    run_jobs()
+    rest_id, panel_id = over_rest.json["batch"]["id"], stored(settings)[-1].id
+
+    slack.client.post(f"{BATCHES}/{rest_id}/cancel", headers=auth)
+    panel.post(f"/panel/batches/{panel_id}/cancel")
+    run_jobs()
+
+    shown = {m["ts"]: text_of(m) for m in slack_api.messages(APPROVALS)}
+    for batch_id in (rest_id, panel_id):
+        message = shown[batch_of(settings, batch_id).slack_ts]
+        assert "cancelled" in message and "approve_batch" not in message
+    late = slack.click("approve_batch", rest_id, user="U2", channel=APPROVALS, ephemeral=False)
+    run_jobs()
+    assert "cancelled" in late["text"] and twilio_api.messages == []

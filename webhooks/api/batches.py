@@ -17,7 +17,7 @@ from multisms import approvals, controls, intake, scheduling
 from multisms.batches import Validation as ValidationResult
 from multisms.config import Settings
 from multisms.models import utcnow
-from multisms.queues import enqueue_approval_request, enqueue_send
+from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
 from multisms.quiet_hours import plan
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
@@ -145,11 +145,15 @@ def _ask_for_approval(batch_id: int) -> None:
 
 
 def _control(batch_id: int, action, *, send: bool) -> OneBatch:
+    """After the change: queue the send, or for a cancel bring the batch's Slack message (its
+    approval request, its progress) up to date, so nobody clicks Approve on a cancelled batch."""
     session = resources.db()
     action(session, batch_id)
     session.commit()
     if send:
         enqueue_send(resources.redis(), batch_id)
+    elif get_batch(session, batch_id).slack_ts:
+        enqueue_progress(resources.redis(), batch_id, final=True)
     return OneBatch(batch=_batch(batch_id))
 
 

@@ -22,7 +22,7 @@ from multisms import approvals, controls, intake, scheduling
 from multisms.batches import Validation
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
-from multisms.queues import enqueue_approval_request, enqueue_send
+from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
 from webhooks.panel import auth as panel_auth
@@ -242,6 +242,8 @@ def batch_action(batch_id: int, action: str):
     db.commit()
     log.info("panel %s batch", action, extra={"batch_id": batch_id})
     if action == "cancel":
+        if get_batch(db, batch_id).slack_ts:  # its Slack message (e.g. an approval request) shows it
+            enqueue_progress(resources.redis(), batch_id, final=True)
         flash(f"Batch #{batch_id} is cancelled; {result} message{'s' if result != 1 else ''} will not be sent.")
     else:
         enqueue_send(resources.redis(), batch_id)
