@@ -107,13 +107,11 @@ def _plain_digits(value: object) -> object:
     """A number in a query string is the digits 0–9 only: `int()` (and pydantic, depending on its
     version) also reads `²`, `٣`, `１２`, ` 5`, `5.0` or `1_0`, and a huge one costs time to read."""
     if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= MAX_QUERY_DIGITS):
-        raise PydanticCustomError("plain_digits", "Write a whole number with the digits 0-9 (at most {most}).",
-                                  {"most": MAX_QUERY_DIGITS})
+        raise PydanticCustomError("plain_digits", f"Write a whole number: at most {MAX_QUERY_DIGITS} digits 0-9.")
     return value
 
 
-QueryInt = Annotated[int, BeforeValidator(_plain_digits)]
-"""An integer in a query string (`?limit=20`); anything else is a 400 naming the field."""
+QueryInt = Annotated[int, BeforeValidator(_plain_digits)]  # `?limit=20`; anything else is a 400 naming the field
 
 
 class Page(BaseModel):
