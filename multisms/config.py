@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     contacts_import_max_rows: int = DEFAULT_IMPORT_MAX_ROWS
     default_region: str | None = None
     multi_sms_mps: float | None = None
-    multi_sms_concurrency: int = 16
+    multi_sms_concurrency: int = 64
+    """Requests to Twilio in flight per worker (README, "How sending works", says why 64)."""
     multi_sms_approval_threshold: int | None = None
     """Batches with more recipients than this wait for a second person's approval in Slack."""
     multi_sms_approval_hours: float = 24
