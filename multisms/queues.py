@@ -60,7 +60,8 @@ SEND = JobKind("jobs.send.send_batch", "sms", 3600)
 START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60)
 PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120)
 RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120)
-SEND_REPLY = JobKind("jobs.inbound.send_reply", "default", 60)
+SEND_REPLY = JobKind("jobs.replies.send_reply", "default", 60)
+SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60)
 ANSWER_INBOUND = JobKind("jobs.knowledge.answer_inbound", "ai", 180)
 KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600)
 KB_ADD_FILE = JobKind("jobs.knowledge.add_slack_file", "ai", 900)
@@ -72,6 +73,7 @@ SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60)
 OLD_JOB_PATHS = {
     "jobs.schedule.start_batch": START_BATCH,
     "jobs.ai_reply.answer_inbound": ANSWER_INBOUND,
+    "jobs.inbound.send_reply": SEND_REPLY,
 }
 """Paths of the previous release, still importable (RQ stores the path with each queued and
 scheduled job): remove them one release after the move."""
