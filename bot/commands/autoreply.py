@@ -18,7 +18,7 @@ def read_mode(verb: str, rest: str) -> str:
     return mode
 
 
-@command("autoreply", grammar=read_mode, access="send",
+@command("autoreply", grammar=read_mode, access=lambda mode: "send" if mode else "read",
          help={"autoreply [off|template|ai]": "show or switch automatic replies to incoming texts"})
 def autoreply(bot: Bot, caller: Caller, mode: str) -> Reply:
     problem = mode_problem(bot.settings, mode) if mode else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.blocks.primitives import escape, notice, plural
 from bot.blocks.scheduling import reminder_list, scheduled_list, slack_time
-from bot.commands.registry import Usage, button, command, help_line
+from bot.commands.registry import Access, Usage, button, command, help_line
 from bot.context import Bot, Caller, Reply, say
 from multisms import digests, reminders, scheduling
 from multisms.errors import BatchRejected
@@ -120,7 +120,12 @@ def reschedule(bot: Bot, caller: Caller, move: Move) -> Reply:
     return say(f"Batch #{move.batch_id} now goes out {slack_time(when, caller.zone)}.{later}")
 
 
-@command("remind", grammar=read_recurring, access="send", help={
+def recurring_access(request: Recurring) -> Access:
+    """`list` reads; the rest send or change."""
+    return "read" if request.action == "list" else "send"
+
+
+@command("remind", grammar=read_recurring, access=recurring_access, help={
     "remind add <schedule> | <numbers> | <message>": "repeat a text, e.g. `every weekday at 9:00` or cron "
                                                      "`0 9 * * 1-5` (your time zone, or name one at the end)",
     "remind list": "recurring reminders and digests, with their next time",
@@ -129,7 +134,7 @@ def remind(bot: Bot, caller: Caller, request: Recurring) -> Reply:
     return recurring(bot, caller, request)
 
 
-@command("digest", grammar=read_recurring, access="send", help={
+@command("digest", grammar=read_recurring, access=recurring_access, help={
     "digest add <schedule> | <numbers> | <source text>": "the AI writes a short text from the source each time; "
                                                          "it is sent once someone approves it here"})
 def digest(bot: Bot, caller: Caller, request: Recurring) -> Reply:
