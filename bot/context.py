@@ -86,23 +86,12 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class Announcement:
-    """A message for the whole channel; it becomes the batch's one channel message."""
-
-    batch_id: int
-    channel: str | None
-    text: str
-    blocks: list[dict]
-
-
-@dataclass(frozen=True)
 class Reply:
-    """What the caller sees; `announce` goes to the channel; `follow` names a batch now sending;
-    `form` asks for the new-batch form (Slack's modal, the terminal chat's two questions)."""
+    """What the caller sees; `follow` names a batch now sending; `form` asks for the new-batch form
+    (Slack's modal, the terminal chat's two questions)."""
 
     text: str
     blocks: list[dict]
-    announce: Announcement | None = None
     follow: int | None = None
     form: bool = False
 

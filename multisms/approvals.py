@@ -58,6 +58,21 @@ def hold(session: Session, settings: Settings, batch: Batch) -> bool:
     return moved == 1
 
 
+def record_request(session: Session, batch_id: int, channel: str, ts: str) -> None:
+    """Remember where the request for approval was posted, so it can be tidied once someone decides;
+    posted in the batch's own channel, it is also the batch's one channel message."""
+    batch = session.get(Batch, batch_id)
+    batch.report = {**(batch.report or {}), "approval_request": {"channel": channel, "ts": ts}}
+    session.execute(update(Batch).where(Batch.id == batch_id, Batch.slack_ts.is_(None),
+                                        Batch.slack_channel == channel).values(slack_ts=ts))
+
+
+def request_message(batch: Batch) -> tuple[str, str] | None:
+    """(channel, ts) of the batch's request for approval, once one was posted."""
+    posted = (batch.report or {}).get("approval_request")
+    return (posted["channel"], posted["ts"]) if posted else None
+
+
 def expire(session: Session, settings: Settings, now: datetime | None = None) -> list[int]:
     """Cancel batches nobody approved in time; returns their ids (their Slack messages need updating)."""
     now = now or utcnow()

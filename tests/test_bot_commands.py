@@ -20,7 +20,7 @@ from tests.test_bot_blocks import a_batch
 
 ACTION_IDS_IN_POSTED_MESSAGES = frozenset({
     "confirm_batch", "cancel_batch", "approve_batch", "retry_batch", "resume_batch", "view_recipients",
-    "resume_ai", "approve_digest", "drop_digest",
+    "resume_ai", "approve_digest", "drop_digest", "approve_reminder",
 })
 """The buttons of every message this app has posted so far; Slack sends these ids back on a click."""
 
@@ -77,7 +77,7 @@ def test_a_verb_or_button_cannot_be_claimed_twice(scratch_registry):
     ("send +48600100001 | Hi", "send texts"), ("new", "send texts"), ("cancel 1", "send texts"),
     ("retry 1", "send texts"), ("resume 1", "send texts"), ("approve 1", "send texts"),
     ("optout add +48600100001", "send texts"), ("autoreply off", "send texts"), ("kb add Parking", "send texts"),
-    ("reschedule 1 in 2h", "send texts"), ("remind delete 1", "send texts"),
+    ("reschedule 1 in 2h", "send texts"), ("remind approve 1", "send texts"), ("remind delete 1", "send texts"),
     ("status 1", "read what was sent"), ("list", "read what was sent"), ("ask Is parking free?", "read what was sent"),
     ("schedule list", "read what was sent"), ("optout list", "read what was sent"), ("autoreply", "read what was sent"),
     ("kb list", "read what was sent"), ("kb search parking", "read what was sent"), ("kb gaps", "read what was sent"),
@@ -119,12 +119,15 @@ def test_a_click_on_each_button_is_answered(slack, action_id):
 def test_every_button_the_bot_shows_is_one_it_answers(settings):
     batch, counts = a_batch(), BatchCounts({"sent": 3, "failed": 1})
     run = type("Run", (), {"id": 5, "body": "News", "deadline_at": batch.started_at})()
+    reminder = type("Reminder", (), {"id": 3, "kind": "reminder", "body": "Stand-up", "cron": "0 9 * * 1-5",
+                                     "timezone": "UTC", "created_by": "slack:U1", "approved_size": None})()
     shown = [
         batch_blocks.approval_request(batch, ["+48600100001"], threshold=1),
         batch_blocks.pause_note(a_batch(status="paused"), counts),
         batch_blocks.summary(batch, counts),
         kb_blocks.ai_handoff("+48600100001", "Parking?", "no match", 3, holding=None),
         schedule_blocks.digest_request(run, count=2, schedule="every friday"),
+        schedule_blocks.reminder_approval_request(reminder, count=3, threshold=2),
     ]
     action_ids = {action_id for content in shown for action_id in button_values({"blocks": content})}
     assert action_ids == ACTION_IDS_IN_POSTED_MESSAGES - {"confirm_batch"}  # confirm is on the ephemeral preview
