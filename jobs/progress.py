@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 
 from bot.blocks.batch import Tally, failure_rows, failures, pause_note, progress, progress_text, summary
-from bot.client import slack_client
+from bot.client import post_once, slack_client
 from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 POST_LOCK_SECONDS = 60
 """How long one worker may take to post the channel message before another may try."""
 WAIT_FOR_MESSAGE_SECONDS = 15
-THREAD_POST_TTL_SECONDS = 30 * 24 * 3600
-"""Thread posts are remembered a month: long after any retry of the same job."""
 
 
 @dataclass(frozen=True)
@@ -139,18 +137,6 @@ def _thread_posts(client: WebClient, connection: Redis, snap: Snapshot, ts: str)
     posted = []
     for event, run_id, text, content in events:
         key = f"multisms:slack:{batch.id}:{event}:{run_id}"
-        if _post_once(client, connection, key, channel=batch.slack_channel, thread_ts=ts, text=text, blocks=content):
+        if post_once(client, connection, key, channel=batch.slack_channel, thread_ts=ts, text=text, blocks=content):
             posted.append(event)
     return posted
-
-
-def _post_once(client: WebClient, connection: Redis, key: str, **message) -> bool:
-    """Post unless this key was posted before; a failed post frees the key so a rerun can post it."""
-    if not connection.set(key, 1, nx=True, ex=THREAD_POST_TTL_SECONDS):
-        return False
-    try:
-        client.chat_postMessage(**message)
-    except BaseException:
-        connection.delete(key)
-        raise
-    return True

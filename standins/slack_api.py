@@ -18,10 +18,17 @@ Like Slack, errors are HTTP 200 with ``ok: false`` except 429.  Every call is
 recorded, rate-limited ones included (so retries are visible).  File
 downloads without ``Authorization: Bearer`` get a 200 HTML login page, which
 is what real Slack does instead of an error.
+
+Reactions (``reactions.add`` / ``reactions.remove``) are the bot's own, on a stored
+message: one it posted, or a person's message a test put there with ``add_message``
+(people's messages reach the app as events, never through the API). As Slack documents,
+adding one the bot already added answers ``already_reacted``, removing one it has not
+added ``no_reaction``, and an unknown message ``message_not_found``.
 """
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from typing import Any
@@ -29,6 +36,7 @@ from typing import Any
 from .server import Request, Response, StandIn, json_response, text_response
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")  # JSON strings when form-encoded
+_EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")  # as Slack names them, without colons
 _LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
 
@@ -127,6 +135,23 @@ class SlackStandIn(StandIn):
         with self.lock:
             self._files[file_id] = {"info": info, "content": content}
         return info
+
+    def add_message(self, channel: str, text: str, *, user: str = "U1", thread_ts: str | None = None,
+                    ts: str | None = None) -> str:
+        """A person's message, as if they had typed it in Slack (so the app can react to it); returns its ts."""
+        ts = ts or self.next_ts()
+        msg = {"type": "message", "user": user, "team": self.team_id, "text": text, "ts": ts}
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        with self.lock:
+            self._messages[(channel, ts)] = msg
+        return ts
+
+    def reactions(self, channel: str, ts: str) -> list[str]:
+        """Names of the reactions on a stored message, in the order they were added."""
+        with self.lock:
+            msg = self._messages.get((channel, ts)) or {}
+            return [r["name"] for r in msg.get("reactions", [])]
 
     def next_ts(self) -> str:
         with self._ts_lock:
@@ -228,6 +253,37 @@ class SlackStandIn(StandIn):
             msg.update({k: b[k] for k in ("text", "blocks", "attachments") if k in b})
             msg["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
             return {"ok": True, "channel": b["channel"], "ts": msg["ts"], "text": msg["text"], "message": dict(msg)}
+
+    def _reaction_target(self, b: dict) -> tuple[dict | None, dict | None]:
+        """(the message, None) or (None, the error answer) for reactions.add / reactions.remove."""
+        if not (b.get("channel") and b.get("timestamp")):
+            return None, self._fail("no_item_specified")
+        if not _EMOJI_NAME.match(b.get("name") or ""):
+            return None, self._fail("invalid_name")
+        msg = self._messages.get((b["channel"], b["timestamp"]))
+        return (msg, None) if msg is not None else (None, self._fail("message_not_found"))
+
+    def _m_reactions_add(self, b: dict) -> dict:
+        with self.lock:
+            msg, problem = self._reaction_target(b)
+            if problem:
+                return problem
+            reactions = msg.setdefault("reactions", [])
+            if any(r["name"] == b["name"] for r in reactions):
+                return self._fail("already_reacted")
+            reactions.append({"name": b["name"], "users": [self.bot_user_id], "count": 1})
+        return {"ok": True}
+
+    def _m_reactions_remove(self, b: dict) -> dict:
+        with self.lock:
+            msg, problem = self._reaction_target(b)
+            if problem:
+                return problem
+            kept = [r for r in msg.get("reactions", []) if r["name"] != b["name"]]
+            if len(kept) == len(msg.get("reactions", [])):
+                return self._fail("no_reaction")
+            msg["reactions"] = kept
+        return {"ok": True}
 
     def _m_chat_postEphemeral(self, b: dict) -> dict:
         if not b.get("user"):
