@@ -92,8 +92,20 @@ class KnowledgeIndex:
         if self.store is None or not query.strip():
             return []
         found = self.store.similarity_search_with_score(query, k=k)
-        return [Hit(document_id=doc.metadata["document_id"], title=doc.metadata["title"],
-                    chunk=doc.metadata["chunk"], text=doc.page_content, score=float(score)) for doc, score in found]
+        return [_hit(doc, score) for doc, score in found]
+
+    def search_among(self, query: str, k: int, document_ids: set[int]) -> list[Hit]:
+        """Like `search`, within these documents only (every chunk is compared, not just the top few)."""
+        if self.store is None or not query.strip() or not document_ids:
+            return []
+        found = self.store.similarity_search_with_score(query, k=k, fetch_k=self.store.index.ntotal,
+                                                        filter=lambda metadata: metadata["document_id"] in document_ids)
+        return [_hit(doc, score) for doc, score in found]
+
+
+def _hit(doc, score) -> Hit:
+    return Hit(document_id=doc.metadata["document_id"], title=doc.metadata["title"], chunk=doc.metadata["chunk"],
+               text=doc.page_content, score=float(score))
 
 
 def require_ai(settings: Settings) -> None:
