@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from multisms import digests, reminders, scheduling
+from multisms import digest_items, digests, reminders, scheduling
 from multisms.models import utcnow
 from multisms.storage import batch_counts
 from multisms.timespec import TimeProblem, parse_schedule, zone_of
@@ -26,6 +26,7 @@ from webhooks.api.models import (
     OneReminder,
     Reminder,
     ReminderList,
+    RunQuery,
 )
 from webhooks.api.openapi import operation
 
@@ -90,11 +91,20 @@ def delete_reminder(reminder_id: int):
     return Deleted(deleted=reminder_id)
 
 
+@bp.get("/reminders/<int:reminder_id>/runs")
+@operation("A reminder's latest runs, newest first: for a digest, its text and what each run carried",
+           query=RunQuery, responses={200: (DraftList, "Runs")})
+def reminder_runs(reminder_id: int, query: RunQuery):
+    session = resources.db()
+    reminders.get_reminder(session, reminder_id)
+    found = reminders.recent_runs(session, [reminder_id], per_reminder=query.limit)[reminder_id]
+    return _drafts(found)
+
+
 @bp.get("/digest-drafts")
 @operation("Digests written by the AI that wait for approval", responses={200: (DraftList, "Waiting drafts")})
 def digest_drafts():
-    found = digests.waiting(resources.db())
-    return DraftList(items=[DigestDraft.of(run) for run in found], count=len(found))
+    return _drafts(digests.waiting(resources.db()))
 
 
 @bp.post("/digest-drafts/<int:run_id>/approve")
@@ -108,7 +118,7 @@ def approve_draft(run_id: int):
     session.commit()
     scheduling.queue_start(resources.redis(), batch.id, batch.status, batch.scheduled_at, batch.slack_channel, now=now)
     counts = batch_counts(session, [batch.id])[batch.id]
-    return ApprovedDraft(draft=DigestDraft.of(digests.get_run(session, run_id)), batch=Batch.of(batch, counts))
+    return ApprovedDraft(draft=_draft(digests.get_run(session, run_id)), batch=Batch.of(batch, counts))
 
 
 @bp.post("/digest-drafts/<int:run_id>/drop")
@@ -117,7 +127,16 @@ def drop_draft(run_id: int):
     session = resources.db()
     run = digests.drop(session, run_id, by="api", now=utcnow())
     session.commit()
-    return OneDraft(draft=DigestDraft.of(run))
+    return OneDraft(draft=_draft(run))
+
+
+def _drafts(runs: list) -> DraftList:
+    carried = digest_items.carried(resources.db(), [run.id for run in runs])
+    return DraftList(items=[DigestDraft.of(run, carried[run.id]) for run in runs], count=len(runs))
+
+
+def _draft(run) -> DigestDraft:
+    return DigestDraft.of(run, digest_items.carried(resources.db(), [run.id])[run.id])
 
 
 def _change(reminder_id: int, action) -> OneReminder:
