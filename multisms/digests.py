@@ -42,7 +42,10 @@ def record_nothing_new(session: Session, run_id: int, *, source_errors: dict) ->
     return _finish(session, run_id, status="nothing_new", source_errors=source_errors)
 
 
-def _finish(session: Session, run_id: int, **values) -> bool:
+def _finish(session: Session, run_id: int, *, source_errors: dict | None, **values) -> bool:
+    """Leave `source_errors` SQL NULL when the sources were not read (the JSON type would store `null`)."""
+    if source_errors is not None:
+        values["source_errors"] = source_errors
     return session.execute(update(ReminderRun).where(ReminderRun.id == run_id, ReminderRun.status == "drafting")
                            .values(**values)).rowcount == 1
 

@@ -160,6 +160,7 @@ def test_a_dropped_digest_gives_its_news_back_and_older_news_past_six_items_is_p
     run_jobs()
     assert run_status(last) == "nothing_new"  # the two oldest (1 and 2 May) are not trickled out later
     assert [m["body"] for m in twilio_api.messages] == [newest]
+    assert "Digest #1 is deleted" in slack.command("digest delete 1")["text"]  # with its runs and their items
 
 
 def test_a_feed_that_keeps_failing_is_reported_once_until_it_works_again(make_slack, slack_api, openai_api,
