@@ -1,4 +1,5 @@
-"""Every request body, query string and response of the REST API, as pydantic models.
+"""Every request body, query string and response of the REST API, as pydantic models (digest runs:
+`webhooks.api.digest_models`).
 
 The same classes validate what comes in, shape what goes out, and generate the OpenAPI
 document (`webhooks.api.openapi`), so the document cannot say one thing while the API does
@@ -25,11 +26,11 @@ from pydantic_core import PydanticCustomError
 from multisms import models as rows
 from multisms.batches import Validation as ValidationResult
 from multisms.digest_sources import read_sources
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.reminders import MAX_SOURCE_CHARS
-from multisms.segments import analyze
 from multisms.storage import BatchCounts
-from multisms.timespec import TimeProblem, describe, parse_instant
+from multisms.timespec import describe, parse_instant
 
 MAX_PAGE = 200
 
@@ -115,10 +116,6 @@ class BatchListQuery(Page):
 class RecipientQuery(Page):
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE, description="all recipients when left out")
     status: str | None = Field(default=None, description="only recipients in this status")
-
-
-class RunQuery(BaseModel):
-    limit: int = Field(default=20, ge=1, le=MAX_PAGE, description="how many of the latest runs")
 
 
 class OptOutQuery(Page):
@@ -305,11 +302,6 @@ class DigestSources(BaseModel):
     topics: list[str] = Field(description="knowledge-base topics")
     text: str = Field(description="the pasted text")
 
-    @classmethod
-    def of(cls, body: str) -> DigestSources:
-        sources = read_sources(body)
-        return cls(feeds=list(sources.feeds), topics=list(sources.topics), text=sources.text)
-
 
 class Reminder(BaseModel):
     id: int
@@ -332,7 +324,8 @@ class Reminder(BaseModel):
         return cls(id=row.id, kind=row.kind, schedule=describe(row.cron), cron=row.cron, timezone=row.timezone,
                    body=row.body, numbers=row.numbers, sender=row.sender, paused=row.paused,
                    next_run_at=row.next_run_at, last_run_at=row.last_run_at, created_by=row.created_by,
-                   created_at=row.created_at, sources=DigestSources.of(row.body) if row.kind == "digest" else None)
+                   created_at=row.created_at, sources=DigestSources.model_validate(
+                       read_sources(row.body), from_attributes=True) if row.kind == "digest" else None)
 
 
 class OneReminder(BaseModel):
@@ -346,60 +339,6 @@ class ReminderList(BaseModel):
 
 class Deleted(BaseModel):
     deleted: int
-
-
-class DigestItem(BaseModel):
-    """A news item or knowledge document a digest was written from."""
-
-    title: str
-    link: str | None
-    published: Timestamp | None = Field(description="the feed's date; a document's last change")
-    source: Literal["feed", "kb"]
-    origin: str = Field(description="the feed's address or the knowledge-base topic")
-
-    @classmethod
-    def of(cls, row: rows.DigestItem) -> DigestItem:
-        return cls(title=row.title, link=row.link, published=row.published, source=row.source, origin=row.origin)
-
-
-class DigestDraft(BaseModel):
-    """One run of a digest (or reminder): the AI's text, waiting for (or past) a person's decision."""
-
-    id: int
-    reminder_id: int
-    occurrence_at: Timestamp
-    status: Literal["drafting", "awaiting_approval", "approved", "dropped", "expired", "failed", "nothing_new",
-                    "sent", "missed"]
-    body: str | None
-    segments: int | None = Field(description="SMS segments of the text, per number")
-    items: list[DigestItem] = Field(description="what the text was written from: new since the last digest")
-    source_errors: dict[str, str] | None = Field(description="`feed:<address>` or `kb:<topic>` → why it could "
-                                                             "not be read at this run")
-    batch_id: int | None
-    error: str | None
-    deadline_at: Timestamp | None
-    decided_by: str | None
-
-    @classmethod
-    def of(cls, row: rows.ReminderRun, items: list[rows.DigestItem] = ()) -> DigestDraft:
-        return cls(id=row.id, reminder_id=row.reminder_id, occurrence_at=row.occurrence_at, status=row.status,
-                   body=row.body, segments=analyze(row.body).segments if row.body else None,
-                   items=[DigestItem.of(item) for item in items], source_errors=row.source_errors,
-                   batch_id=row.batch_id, error=row.error, deadline_at=row.deadline_at, decided_by=row.decided_by)
-
-
-class OneDraft(BaseModel):
-    draft: DigestDraft
-
-
-class DraftList(BaseModel):
-    items: list[DigestDraft]
-    count: int
-
-
-class ApprovedDraft(BaseModel):
-    draft: DigestDraft
-    batch: Batch
 
 
 class HealthCheck(BaseModel):

@@ -10,24 +10,14 @@ from __future__ import annotations
 from flask import Blueprint
 
 from multisms import digest_items, digests, reminders, scheduling
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.storage import batch_counts
-from multisms.timespec import TimeProblem, parse_schedule, zone_of
+from multisms.timespec import parse_schedule, zone_of
 from webhooks import resources
+from webhooks.api.digest_models import ApprovedDraft, DigestDraft, DraftList, OneDraft, RunQuery
 from webhooks.api.errors import ApiError, invalid, rejected_as
-from webhooks.api.models import (
-    ApprovedDraft,
-    Batch,
-    CreateReminder,
-    Deleted,
-    DigestDraft,
-    DraftList,
-    OneDraft,
-    OneReminder,
-    Reminder,
-    ReminderList,
-    RunQuery,
-)
+from webhooks.api.models import Batch, CreateReminder, Deleted, OneReminder, Reminder, ReminderList
 from webhooks.api.openapi import operation
 
 bp = Blueprint("scheduling", __name__)

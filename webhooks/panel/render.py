@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from multisms.batches import FINISHED
 from multisms.config import Settings
 from multisms.digest_sources import read_sources
 from multisms.models import Batch, DigestItem, Recipient, Reminder, ReminderRun
-from multisms.storage import FINISHED_BATCH, BatchCounts
+from multisms.storage import BatchCounts
 from multisms.timespec import describe
 
 STATUS_LABELS = {
@@ -47,7 +48,7 @@ def batch_row(batch: Batch, counts: BatchCounts) -> dict:
     body = batch.body if len(batch.body) <= 80 else batch.body[:79] + "…"
     return {
         "id": batch.id, "status": batch.status, "status_label": label(batch.status),
-        "finished": batch.status in FINISHED_BATCH, "body_preview": body, "error": batch.error or "",
+        "finished": batch.status in FINISHED, "body_preview": body, "error": batch.error or "",
         "created_at": when(batch.created_at), "created_by": batch.created_by,
         "total": counts.total, "success": counts.success, "failure": counts.failure,
         "invalid": counts.invalid, "delivered": counts.delivered, "undelivered": counts.undelivered,
