@@ -17,7 +17,7 @@ from multisms.storage import BatchCounts
 from multisms.timespec import describe
 
 STATUS_LABELS = {
-    "draft": "Draft", "awaiting_approval": "Awaiting approval", "pending": "Queued", "processing": "Sending",
+    "draft": "Draft", "awaiting_approval": "Waiting for approval", "pending": "Queued", "processing": "Sending",
     "paused": "Paused", "scheduled": "Scheduled", "completed": "Completed",
     "completed_with_errors": "Completed with errors",
     "failed": "Failed", "cancelled": "Cancelled",
