@@ -12,11 +12,7 @@ from pydantic import BaseModel, Field
 
 from multisms import models as rows
 from multisms.segments import analyze
-from webhooks.api.models import MAX_PAGE, Batch, Timestamp
-
-
-class RunQuery(BaseModel):
-    limit: int = Field(default=20, ge=1, le=MAX_PAGE, description="how many of the latest runs")
+from webhooks.api.models import Batch, Timestamp
 
 
 class DigestItem(BaseModel):

@@ -15,12 +15,14 @@ from multisms.models import utcnow
 from multisms.storage import batch_counts
 from multisms.timespec import parse_schedule, zone_of
 from webhooks import resources
-from webhooks.api.digest_models import ApprovedDraft, DigestDraft, DraftList, OneDraft, RunQuery
+from webhooks.api.digest_models import ApprovedDraft, DigestDraft, DraftList, OneDraft
 from webhooks.api.errors import ApiError, invalid, rejected_as
 from webhooks.api.models import Batch, CreateReminder, Deleted, OneReminder, Reminder, ReminderList
 from webhooks.api.openapi import operation
 
 bp = Blueprint("scheduling", __name__)
+RUNS_LISTED = 20
+"""Runs `GET /api/reminders/<id>/runs` returns: a few months of a weekly digest."""
 
 
 @bp.get("/reminders")
@@ -82,13 +84,12 @@ def delete_reminder(reminder_id: int):
 
 
 @bp.get("/reminders/<int:reminder_id>/runs")
-@operation("A reminder's latest runs, newest first: for a digest, its text and what each run carried",
-           query=RunQuery, responses={200: (DraftList, "Runs")})
-def reminder_runs(reminder_id: int, query: RunQuery):
+@operation(f"A reminder's latest {RUNS_LISTED} runs, newest first: for a digest, its text and what each carried",
+           responses={200: (DraftList, "Runs")})
+def reminder_runs(reminder_id: int):
     session = resources.db()
     reminders.get_reminder(session, reminder_id)
-    found = reminders.recent_runs(session, [reminder_id], per_reminder=query.limit)[reminder_id]
-    return _drafts(found)
+    return _drafts(reminders.recent_runs(session, [reminder_id], per_reminder=RUNS_LISTED)[reminder_id])
 
 
 @bp.get("/digest-drafts")
