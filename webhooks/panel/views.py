@@ -1,4 +1,4 @@
-"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages.
+"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages, the Digests tab.
 
 Server-rendered; a little JavaScript refreshes the history and expands recipients. Every
 route except the login page needs the panel session; every POST needs the CSRF token.
@@ -18,7 +18,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
-from multisms import approvals, controls, intake, scheduling
+from multisms import approvals, controls, digest_items, intake, reminders, scheduling
 from multisms.batches import Validation
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
@@ -36,6 +36,7 @@ bp = Blueprint("panel", __name__, url_prefix="/panel", template_folder="template
 PUBLIC_ENDPOINTS = frozenset({"panel.login", "panel.static"})
 """The only panel routes reachable without logging in."""
 HISTORY_SIZE = 20
+DIGEST_RUNS_SHOWN = 10
 POLL_MILLISECONDS = 3000
 MAX_NUMBERS_CHARS = 200_000
 CONFIRM_TTL_SECONDS = 3600
@@ -218,6 +219,17 @@ def batch_page(batch_id: int):
         bar_height=panel_render.BAR_HEIGHT, progress=panel_render.progress_points(recipients, batch.started_at),
         actions=panel_render.actions_for(batch.status, counts), report=batch.report or {}, label=panel_render.label,
         when=panel_render.when)
+
+
+@bp.get("/digests")
+def digests_page():
+    """Each digest, what it is written from, and what its latest runs carried."""
+    db = resources.db()
+    found = reminders.list_reminders(db, kind="digest")
+    runs = reminders.recent_runs(db, [r.id for r in found], per_reminder=DIGEST_RUNS_SHOWN)
+    carried = digest_items.carried(db, [run.id for listed in runs.values() for run in listed])
+    return render_template("panel/digests.html", tab="digests", label=panel_render.label, when=panel_render.when,
+                           digests=[panel_render.digest_row(r, runs[r.id], carried) for r in found])
 
 
 @bp.get("/batches/<int:batch_id>/recipients.json")
