@@ -13,6 +13,8 @@ import socket
 import threading
 import uuid
 
+from redis.exceptions import RedisError
+
 log = logging.getLogger(__name__)
 
 BEATS_PER_TTL = 5
@@ -60,7 +62,10 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=self.beat * 2)
-        self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
+        try:
+            self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
+        except RedisError:  # Redis is away: the keys lapse on their own within the ttl
+            log.warning("heartbeat keys of batch %s left to expire (Redis unavailable)", self.batch_id)
 
     def _run(self) -> None:
         while not self._stop.wait(self.beat):
