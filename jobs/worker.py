@@ -23,6 +23,7 @@ import time
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker, worker_registration
+from rq.exceptions import StopRequested
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from jobs.delivery import poll_pass
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
 def work_until_stopped(connection: Redis, name: str | None = None, *, burst: bool = False) -> None:
     """RQ's loop, started again whenever it ends without being asked to (Redis went away under it).
     Restarts in quick succession wait longer each time, so a fault that persists cannot spin."""
-    pause = 1.0
+    pause = 0.0
     while True:
         worker = build_worker(connection, name)
         started = time.monotonic()
@@ -152,11 +153,17 @@ def work_until_stopped(connection: Redis, name: str | None = None, *, burst: boo
                 raise
         if burst or worker.asked_to_stop:
             return
-        pause = 1.0 if time.monotonic() - started > STEADY_SECONDS else min(pause * 2, RECONNECT_MAX_WAIT_SECONDS)
+        steady = time.monotonic() - started > STEADY_SECONDS
+        pause = 1.0 if steady or not pause else min(pause * 2, RECONNECT_MAX_WAIT_SECONDS)
         log.warning("worker %s: RQ's loop ended on its own (Redis unreachable?); starting it again in %.0f s",
                     worker.name, pause)
-        time.sleep(pause)
-        _let_go(worker, connection)
+        try:
+            time.sleep(pause)
+            _let_go(worker, connection)
+        except StopRequested:  # SIGTERM between two loops (a dyno restart): RQ's handler says stop
+            return
+        if worker.asked_to_stop:
+            return
 
 
 def _let_go(worker: MultismsWorker, connection: Redis) -> None:

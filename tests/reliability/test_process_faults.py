@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from contextlib import contextmanager
 
 import pytest
+from rq import Worker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -165,3 +167,16 @@ def database_away(database_url: str):
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+def test_a_worker_asked_to_stop_stops_for_good(configure, redis_conn, tmp_path):
+    configure()
+    worker = start_worker("stopping", tmp_path)
+    try:
+        idle = lambda: [w.get_state() for w in Worker.all(connection=redis_conn)] == ["idle"]  # noqa: E731
+        assert wait_until(idle, timeout=30)  # started, and waiting for jobs
+        worker.send_signal(signal.SIGTERM)  # what Heroku sends at a restart or a scale-down
+        assert worker.wait(timeout=30) == 0, (tmp_path / "stopping.log").read_text()[-2000:]
+    finally:
+        kill_tree(worker)
+    assert Worker.count(connection=redis_conn) == 0  # deregistered, not restarted
