@@ -90,9 +90,12 @@ def blip_batch(settings, twilio_api, start: int, body: str) -> tuple[int, list[s
 
 def ride_out(settings, twilio_api, batch_id: int, workers: list, tmp_path) -> None:
     """The batch finishes and every status becomes final with the workers that were there all along."""
+    back = time.monotonic()
     finished = wait_until(lambda: status(settings, batch_id) in FINISHED, timeout=RIDE_OUT_WITHIN, step=0.2)
+    took = time.monotonic() - back
     settled = finished and wait_until(lambda: set(statuses(settings, batch_id).values()) <= FINAL,
                                       timeout=RIDE_OUT_WITHIN, step=0.5)
+    print(f"batch finished {took:.1f}s, every status final {time.monotonic() - back:.1f}s after the service was back")
     logs = "\n".join((tmp_path / f"{name}.log").read_text()[-2000:] for name in WORKER_NAMES)
     assert [worker.poll() for worker in workers] == [None] * len(workers), "a worker exited:\n" + logs
     assert finished and settled, logs
