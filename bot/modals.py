@@ -15,8 +15,9 @@ from bot.commands.send import draft, preview_note, preview_reply
 from bot.context import Bot, Caller, refusal
 from multisms.batches import Validation
 from multisms.config import MAX_BODY_CHARS, Settings
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
-from multisms.timespec import TimeProblem, check_ahead
+from multisms.timespec import check_ahead
 
 CALLBACK_ID = "new_batch"
 NUMBERS, MESSAGE, SENDER, SEND_AT = "numbers", "message", "sender", "send_at"

@@ -23,8 +23,9 @@ from redis import Redis
 from slack_sdk import WebClient
 from sqlalchemy import update
 
-from bot.blocks.batch import FINISHED, Tally, failure_rows, failures, pause_note, progress, progress_text, summary
+from bot.blocks.batch import Tally, failure_rows, failures, pause_note, progress, progress_text, summary
 from bot.client import slack_client
+from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Batch

@@ -25,6 +25,9 @@ DEFAULT_MAX_RECIPIENTS = 250
 CONSOLE_SENDER = "CONSOLE"
 """Sender shown for messages printed by the console gateway (no Twilio configured)."""
 
+AUTO_REPLY_MODES = ("off", "template", "ai")
+"""How incoming texts are answered: not at all, with AUTO_REPLY_TEMPLATE, or by the AI."""
+
 MAX_BODY_CHARS = 1600
 """Twilio refuses longer message bodies."""
 
@@ -63,8 +66,6 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     knowledge_dir: str = "data/knowledge"
     """Where each process keeps its FAISS index (a cache: rebuilt from the database when missing)."""
-    knowledge_index_key: str | None = None
-    """Signs the index files; unset → SECRET_KEY, then OPENAI_API_KEY. Files signed with another key are rebuilt."""
     ai_min_score: float = 0.35
     """Cosine similarity the best excerpt needs before the model is asked; below it a person answers."""
     ai_top_k: int = 4
@@ -83,7 +84,8 @@ class Settings(BaseSettings):
     contacts_import_max_rows: int = DEFAULT_IMPORT_MAX_ROWS
     default_region: str | None = None
     multi_sms_mps: float | None = None
-    multi_sms_concurrency: int = 16
+    multi_sms_concurrency: int = 64
+    """Requests to Twilio in flight per worker (README, "How sending works", says why 64)."""
     multi_sms_approval_threshold: int | None = None
     """Batches with more recipients than this wait for a second person's approval in Slack."""
     multi_sms_approval_hours: float = 24
@@ -118,11 +120,14 @@ class Settings(BaseSettings):
     slack_approvals_channel: str | None = None
     """Where big batches ask for approval; unset → SLACK_INBOX_CHANNEL, then the batch's own channel."""
     conversation_window_hours: float = 72
-    auto_reply_mode: Literal["off", "template", "ai"] = "off"
+    auto_reply_mode: Literal[AUTO_REPLY_MODES] = "off"
     auto_reply_template: str = "Thanks for your message! Someone from our team will get back to you soon."
     auto_reply_window_minutes: float = 60
     inbound_help_text: str = "You are receiving texts from our team. Reply STOP to opt out, START to opt back in."
     panel_password: str | None = None
+    trusted_proxies: int = 0
+    """How many proxies in front of the web process add to X-Forwarded-For (Heroku's router: 1). Client
+    addresses (the panel's login limit) come from that many hops back; more entries could be forged."""
     secret_key: str | None = None
     """Signs panel sessions; unset → derived from PANEL_PASSWORD so every web worker agrees."""
     forget_key: str | None = None
@@ -170,6 +175,13 @@ class Settings(BaseSettings):
         if number <= 0:
             raise ValueError("must be greater than 0")
         return number
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _hops(cls, count: int) -> int:
+        if not 0 <= count <= 10:
+            raise ValueError("TRUSTED_PROXIES must be 0–10: the number of proxies that add to X-Forwarded-For")
+        return count
 
     @field_validator("default_region")
     @classmethod

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, text
 
 from jobs.worker import build_worker
@@ -37,6 +38,7 @@ def stamped(engine) -> Iterator[None]:
         event.remove(engine, "connect", stamp)
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # pytest's own threads
 def test_a_work_horse_opens_its_own_connection_and_leaves_the_workers_alone(settings, redis_conn):
     engine = get_engine(settings.database_url)
     engine.dispose()
@@ -80,8 +82,8 @@ class ConnectionsInUse:
             self.now -= 1
 
 
-def test_a_send_with_16_requests_in_flight_holds_at_most_3_connections(configure, twilio_api, run_jobs):
-    settings = configure(MULTI_SMS_CONCURRENCY="16")
+def test_a_send_with_64_requests_in_flight_holds_at_most_3_connections(configure, twilio_api, run_jobs):
+    settings = configure(MULTI_SMS_CONCURRENCY="64")
     twilio_api.latency = 0.05  # every send thread spends its time waiting on Twilio
     batch_id = create_batch(settings, numbers(250))
     with ConnectionsInUse(get_engine(settings.database_url)) as connections:

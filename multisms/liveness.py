@@ -63,7 +63,10 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=self.beat * 2)
         try:
-            self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
+            self.connection.delete(alive_key(self.identity))
+            owner = self.connection.get(owner_key(self.batch_id))
+            if owner is not None and owner.decode() == self.identity:  # another run of a big batch may hold it now
+                self.connection.delete(owner_key(self.batch_id))
         except RedisError:  # Redis is away: the keys lapse on their own within the ttl
             log.warning("heartbeat keys of batch %s left to expire (Redis unavailable)", self.batch_id)
 
