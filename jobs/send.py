@@ -8,7 +8,9 @@ is shared: its first run queues helper runs (one per CHUNK recipients, at most M
 any worker takes; they all claim from the same batch, so N workers finish it close to N times
 faster, and cancel, pause, progress and recovery work on the batch as a whole. While a run
 works it keeps a heartbeat in Redis; if its process dies, `jobs.recovery` asks Twilio about
-each claim it left before anything is sent again.
+each claim it left before anything is sent again. When Redis or the database fails under a run,
+the whole run stops the same way (never one send thread alone, which would leave the claimer
+waiting on it) and recovery takes the batch over once they are back.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def send_batch(batch_id: int, helper: bool = False) -> dict:
             enqueue(connection, SEND, batch_id, True, job_id=f"send-batch-{batch_id}-{uuid.uuid4().hex[:8]}")
     with Heartbeat(connection, run.identity, batch_id, settings.worker_heartbeat_seconds):
         run.send_all()
+    if run.interrupted is not None:  # Redis or the database went away: recovery finishes the batch
+        return {"batch_id": batch_id, "interrupted": type(run.interrupted).__name__, "sent_by_this_run": run.sent}
     outcome = finish_batch(settings, batch_id)
     if run.from_slack:
         enqueue_progress(connection, batch_id, final=True)
@@ -111,6 +115,8 @@ class BatchRun:
     identity: str = field(default_factory=new_identity)
     started_at: datetime = field(default_factory=utcnow)
     sent: int = 0
+    interrupted: BaseException | None = None
+    """What stopped this run early (Redis or the database unreachable), if anything."""
 
     def __post_init__(self):
         self.pacer = SendPacer(self.connection, self.settings, self.sender)
@@ -131,13 +137,18 @@ class BatchRun:
                 senders = [pool.submit(self._send_loop, work) for _ in range(threads)]
                 try:
                     self._claim_loop(work)
+                except Exception as exc:  # noqa: BLE001 - the database is away: stop; the claims wait for recovery
+                    self.interrupt(exc)
                 finally:
                     for _ in senders:
                         work.put(None)
                 for future in senders:
                     future.result()
         finally:
-            self.writer.close()
+            try:
+                self.writer.close()
+            except Exception as exc:  # noqa: BLE001 - unwritten results are claims in `sending`: recovery's to resolve
+                self.interrupt(exc)
 
     def _claim_loop(self, work: queue.Queue) -> None:
         while not self.stopped():
@@ -156,11 +167,27 @@ class BatchRun:
                     work.put(claimed)
 
     def _send_loop(self, work: queue.Queue) -> None:
+        """Send what the claimer hands over until it says stop. A send thread never dies with work left
+        in the queue (the claimer would wait on it for ever): an error stops the whole run instead."""
         while (claimed := work.get()) is not None:
-            if self.stopped():
-                self.writer.release(claimed.recipient_id)
-                continue
-            self.send_one(claimed)
+            try:
+                if self.stopped():
+                    self.writer.release(claimed.recipient_id)
+                    continue
+                self.send_one(claimed)
+            except Exception as exc:  # noqa: BLE001 - the claim stays `sending`: recovery asks Twilio first
+                self.interrupt(exc)
+
+    def interrupt(self, exc: BaseException) -> None:
+        """Stop the run because Redis or the database failed under it. Claims not yet tried are given
+        back; the ones being sent stay `sending`, and recovery asks Twilio about each before any is
+        sent again, then queues the batch anew."""
+        with self._lock:
+            first = self.interrupted is None
+            self.interrupted = self.interrupted or exc
+        self._stopped.set()
+        if first:
+            log.warning("batch %s: this run stops (%s); recovery takes the batch over", self.batch_id, _reason(exc))
 
     def stopped(self) -> bool:
         """True once the batch is no longer `processing` (cancelled, paused): checked every 0.5 s."""
@@ -259,3 +286,11 @@ class BatchRun:
 
     def _text(self, claimed: Claimed) -> str:
         return claimed.body or self.body
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's type and first line, without SQLAlchemy's echo of the statement and its parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+    return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
+

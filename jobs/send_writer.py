@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from datetime import datetime
 
+from redis.exceptions import RedisError
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from multisms import claims, optouts
@@ -110,4 +111,7 @@ class ResultWriter:
                     if outcome.error_code in OPTED_OUT:
                         optouts.add(session, outcome.number, "twilio_21610")
         if self.from_slack and any(outcome.sent for outcome in outcomes):
-            enqueue_progress(self.connection, self.batch_id)
+            try:
+                enqueue_progress(self.connection, self.batch_id)
+            except RedisError:  # only the Slack count lags; the final update is queued when the run ends
+                log.warning("batch %s: progress update skipped (Redis unavailable)", self.batch_id)

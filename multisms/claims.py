@@ -57,9 +57,10 @@ def claim_group(session: Session, batch_id: int, worker: str, size: int, now: da
            .order_by(Recipient.id).limit(size))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    due = due.cte("due")  # run once: as an IN (subquery), PostgreSQL may re-run it and claim far more than `size`
     rows = session.execute(
         update(Recipient)
-        .where(Recipient.id.in_(due.scalar_subquery()), Recipient.status == "pending")
+        .where(Recipient.id == due.c.id, Recipient.status == "pending")
         .values(status="sending", claimed_by=worker, claimed_at=now, status_at=now, updated_at=now,
                 attempts=Recipient.attempts + 1)
         .returning(Recipient.id, Recipient.number_normalized, Recipient.body,

@@ -13,6 +13,8 @@ import socket
 import threading
 import uuid
 
+from redis.exceptions import RedisError
+
 log = logging.getLogger(__name__)
 
 BEATS_PER_TTL = 5
@@ -60,10 +62,13 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=self.beat * 2)
-        self.connection.delete(alive_key(self.identity))
-        owner = self.connection.get(owner_key(self.batch_id))
-        if owner is not None and owner.decode() == self.identity:  # another run of a big batch may hold it now
-            self.connection.delete(owner_key(self.batch_id))
+        try:
+            self.connection.delete(alive_key(self.identity))
+            owner = self.connection.get(owner_key(self.batch_id))
+            if owner is not None and owner.decode() == self.identity:  # another run of a big batch may hold it now
+                self.connection.delete(owner_key(self.batch_id))
+        except RedisError:  # Redis is away: the keys lapse on their own within the ttl
+            log.warning("heartbeat keys of batch %s left to expire (Redis unavailable)", self.batch_id)
 
     def _run(self) -> None:
         while not self._stop.wait(self.beat):

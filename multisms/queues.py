@@ -47,31 +47,44 @@ def get_queue(name: str, connection: Redis) -> Queue:
 
 @dataclass(frozen=True)
 class JobKind:
-    """One kind of job: the function RQ runs (by dotted path), its queue and its time limit."""
+    """One kind of job: the function RQ runs (by dotted path), its queue, its time limit and its retries."""
 
     path: str
     queue: str
     timeout: int
     """Seconds before RQ stops the job (RQ's default, 180 s, suits none of them exactly)."""
+    retry_after: tuple[int, ...] = ()
+    """Seconds before each new try of a failed job (RQ's `Retry`, run by the workers' scheduler); after
+    the last one it stays in RQ's failed registry. Empty where a second run could text someone twice
+    (sends, replies, AI answers) or would find its work done and skip it (inbound, digest drafts)."""
 
+    @property
+    def retry(self) -> Retry | None:
+        return Retry(max=len(self.retry_after), interval=list(self.retry_after)) if self.retry_after else None
+
+
+SLACK_RETRIES = (5, 60, 300)
+"""Slack answering 5xx, or 429 past the SDK's own three waits: tried again over about six minutes."""
 
 SEND = JobKind("jobs.send.send_batch", "sms", 3600)
-START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60)
-PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120)
+"""No retry: a send has its own once-only machinery (claims, recovery asks Twilio before resending)."""
+START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60, (10, 60))
+PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120, SLACK_RETRIES)
 RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120)
 SEND_REPLY = JobKind("jobs.replies.send_reply", "default", 60)
-SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60)
-ASK_APPROVAL = JobKind("jobs.approvals.ask", "default", 60)
-SHOW_APPROVAL_DECISION = JobKind("jobs.approvals.show_decision", "default", 60)
-ASK_REMINDER_APPROVAL = JobKind("jobs.approvals.ask_reminder", "default", 60)
-SAY_REMINDER_SKIPPED = JobKind("jobs.approvals.say_reminder_skipped", "default", 60)
+SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60, SLACK_RETRIES)
+ASK_APPROVAL = JobKind("jobs.approvals.ask", "default", 60, (10, 30, 60, 300, 900))
+"""A Slack outage must not leave a big batch waiting unseen: the request is posted again for ~20 minutes."""
+SHOW_APPROVAL_DECISION = JobKind("jobs.approvals.show_decision", "default", 60, SLACK_RETRIES)
+ASK_REMINDER_APPROVAL = JobKind("jobs.approvals.ask_reminder", "default", 60, SLACK_RETRIES)
+SAY_REMINDER_SKIPPED = JobKind("jobs.approvals.say_reminder_skipped", "default", 60, SLACK_RETRIES)
 ANSWER_INBOUND = JobKind("jobs.knowledge.answer_inbound", "ai", 180)
-KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600)
+KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600, (60, 300))
 KB_ADD_FILE = JobKind("jobs.knowledge.add_slack_file", "ai", 900)
 KB_ASK = JobKind("jobs.knowledge.ask", "ai", 180)
 KB_SEARCH = JobKind("jobs.knowledge.search_excerpts", "ai", 180)
 WRITE_DIGEST = JobKind("jobs.digest.write_digest", "ai", 300)
-SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60)
+SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60, SLACK_RETRIES)
 
 OLD_JOB_PATHS = {
     "jobs.schedule.start_batch": START_BATCH,
@@ -85,13 +98,14 @@ scheduled job): remove them one release after the move."""
 def enqueue(connection: Redis, kind: JobKind, *args, job_id: str | None = None, **options) -> Job:
     """Queue a job of this kind with plain arguments (ids and strings, never objects)."""
     options.setdefault("job_timeout", kind.timeout)
+    options.setdefault("retry", kind.retry)
     return get_queue(kind.queue, connection).enqueue(kind.path, *args, job_id=job_id, **options)
 
 
 def enqueue_at(connection: Redis, when: datetime, kind: JobKind, *args, job_id: str | None = None) -> Job:
     """Queue a job of this kind for `when` (RQ's scheduler, in workers started `--with-scheduler`)."""
     return get_queue(kind.queue, connection).enqueue_at(when, kind.path, *args, job_id=job_id,
-                                                        job_timeout=kind.timeout)
+                                                        job_timeout=kind.timeout, retry=kind.retry)
 
 
 def workers_running(connection: Redis) -> int:
@@ -138,15 +152,10 @@ def enqueue_progress(connection: Redis, batch_id: int, *, final: bool = False) -
     return enqueue(connection, PROGRESS, batch_id, final)
 
 
-APPROVAL_REQUEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
-"""A Slack outage must not leave a big batch waiting unseen: the request is posted again for ~20 minutes."""
-
-
 def approval_request_job_id(batch_id: int) -> str:
     return f"approval-request-{batch_id}"
 
 
 def enqueue_approval_request(connection: Redis, batch_id: int) -> Job:
     """Ask in Slack for a second person to approve a batch now `awaiting_approval` (posted once)."""
-    return enqueue(connection, ASK_APPROVAL, batch_id, job_id=approval_request_job_id(batch_id),
-                   retry=APPROVAL_REQUEST_RETRY)
+    return enqueue(connection, ASK_APPROVAL, batch_id, job_id=approval_request_job_id(batch_id))

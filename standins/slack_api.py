@@ -14,7 +14,8 @@ chat.*/views.*, form for the rest, even for methods documented as GET); all
 three (JSON, form, GET query) are accepted.  slack_bolt's ``App(token=...)``
 calls auth.test on slack.com at construction: pass
 ``client=WebClient(base_url=standin.api_url, token=...)`` instead.
-Like Slack, errors are HTTP 200 with ``ok: false`` except 429.  Every call is
+Like Slack, errors are HTTP 200 with ``ok: false`` except 429 and, when armed with
+``server_error_next``, the 5xx HTML page of an outage.  Every call is
 recorded, rate-limited ones included (so retries are visible).  File
 downloads without ``Authorization: Bearer`` get a 200 HTML login page, which
 is what real Slack does instead of an error.
@@ -37,6 +38,7 @@ from .server import Request, Response, StandIn, json_response, text_response
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")  # JSON strings when form-encoded
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")  # as Slack names them, without colons
+_SERVER_ERROR_PAGE = "<html><head><title>Server Error</title></head><body>Internal Server Error</body></html>"
 _LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
 
@@ -92,6 +94,11 @@ class SlackStandIn(StandIn):
     # -- test helpers -------------------------------------------------------
     def rate_limit_next(self, method: str, n: int = 1, retry_after: int = 1) -> None:
         self.arm("ratelimit:" + method, n, retry_after=retry_after)
+
+    def server_error_next(self, method: str, n: int = 1, status: int = 500) -> None:
+        """The next `n` calls of `method` fail as Slack's edge does when a backend is down: an HTML
+        page with a 5xx status, no JSON (slack_sdk raises SlackApiError and does not retry it)."""
+        self.arm("servererror:" + method, n, status=status)
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.root_url}/response/{name}"
@@ -197,6 +204,9 @@ class SlackStandIn(StandIn):
         if limited is not None:
             return json_response({"ok": False, "error": "ratelimited"}, 429,
                                  {"Retry-After": str(limited["retry_after"])})
+        broken = self.take("servererror:" + method)
+        if broken is not None:
+            return text_response(_SERVER_ERROR_PAGE, broken["status"], "text/html; charset=utf-8")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return json_response({"ok": False, "error": "unknown_method", "req_method": method})

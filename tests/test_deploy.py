@@ -168,3 +168,12 @@ def test_the_filter_masks_the_record_itself_for_every_other_handler():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "reply from %s", ("+48600123456",), None)
     MaskPhoneNumbers().filter(record)
     assert record.getMessage() == "reply from +48••••••456"
+
+
+def test_socket_mode_is_a_procfile_process_that_is_off_until_scaled_up():
+    formation = json.loads((ROOT / "app.json").read_text())["formation"]
+    assert formation["socket"]["quantity"] == 0 and formation["web"]["quantity"] == 1
+    result = subprocess.run(["bash", "-c", procfile("socket")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env=heroku_env(SLACK_BOT_TOKEN="xoxb-never-shown"))
+    assert result.returncode == 2  # scaled up without its token, it says what is missing and stops
+    assert "SLACK_APP_TOKEN" in result.stderr and "xoxb-never-shown" not in result.stderr + result.stdout

@@ -22,6 +22,7 @@ PANEL_PASSWORD = "correct horse battery staple"
 
 GUARDS = {
     "health.health": "public (health check)",
+    "home.home": "public (the panel, or a page of paths: no setting's value)",
     "panel.login": "public (the login form itself)",
     "panel.static": "public (CSS/JS)",
     "slack.events": "Slack signature",

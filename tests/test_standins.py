@@ -329,6 +329,16 @@ def test_slack_rate_limit_error_and_retry_handler(slack_api, web):
     assert [m["text"] for m in slack_api.messages("C1")] == ["y"]
 
 
+def test_slack_outage_page_fails_the_call_and_then_clears(slack_api, web):
+    from slack_sdk.errors import SlackApiError
+    slack_api.server_error_next("chat.postMessage", 1, status=503)
+    with pytest.raises(SlackApiError) as exc:
+        web.chat_postMessage(channel="C1", text="x")
+    assert exc.value.response.status_code == 503 and exc.value.response["ok"] is False
+    assert web.chat_postMessage(channel="C1", text="y")["ok"]
+    assert [m["text"] for m in slack_api.messages("C1")] == ["y"]
+
+
 def test_slack_response_url_views_and_files(slack_api, web):
     from slack_sdk.webhook import WebhookClient
     sent = WebhookClient(slack_api.response_url("r1")).send(text="done", response_type="ephemeral")

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from multisms.config import Settings, get_settings
 from multisms.legacy import refuse_old_app_database
 from multisms.logging_setup import configure_logging
-from webhooks import api, health, panel, resources, slack, twilio
+from webhooks import api, health, home, panel, resources, slack, twilio
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     trust_proxies(app, settings.trusted_proxies)
     configure_logging(settings.log_level)
     resources.init_app(app, settings)
+    app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)
     slack.init_app(app, settings)

@@ -1,23 +1,28 @@
-"""Processes dying under the batch: workers SIGKILLed at random moments, Redis restarted
-(losing every key), PostgreSQL dropping every connection. Real worker processes throughout."""
+"""Processes dying under the batch: workers SIGKILLed at random moments; Redis killed and back
+empty (every queue, lock, heartbeat and pacer slot gone) and PostgreSQL dropping every connection,
+both ridden out by the same worker processes. Real worker processes throughout."""
 
 from __future__ import annotations
 
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
+from rq import Worker
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from multisms.db import session_scope
 from multisms.models import Batch
 from tests.conftest import TEST_DATABASE_URL
 from tests.processes import kill_tree, start_worker, wait_until
 from tests.reliability.conftest import FINISHED, assert_clean, audit, injected
-from tests.send_helpers import create_batch, numbers
+from tests.send_helpers import create_batch, numbers, statuses
 
 FINISH_WITHIN = 60
 
@@ -66,6 +71,7 @@ def _free_port() -> int:
 
 
 def _redis_server(port: int, workdir) -> subprocess.Popen:
+    """A Redis of the test's own that keeps nothing on disk: restarted, it comes back empty."""
     process = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no", "--dir", str(workdir)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -74,48 +80,106 @@ def _redis_server(port: int, workdir) -> subprocess.Popen:
     return process
 
 
+def blip_batch(settings, twilio_api, start: int, body: str) -> tuple[int, list[str]]:
+    """250 recipients; Twilio keeps each message queued a moment and then delivers it (no callbacks: polled)."""
+    twilio_api.latency = 0.03
+    twilio_api.receipt_seconds = 1
+    recipients = numbers(250, start=start)
+    return create_batch(settings, recipients, body=body), recipients
+
+
+def ride_out(settings, twilio_api, batch_id: int, workers: list, tmp_path) -> None:
+    """The batch finishes and every status becomes final with the workers that were there all along."""
+    back = time.monotonic()
+    finished = wait_until(lambda: status(settings, batch_id) in FINISHED, timeout=RIDE_OUT_WITHIN, step=0.2)
+    took = time.monotonic() - back
+    settled = finished and wait_until(lambda: set(statuses(settings, batch_id).values()) <= FINAL,
+                                      timeout=RIDE_OUT_WITHIN, step=0.5)
+    print(f"batch finished {took:.1f}s, every status final {time.monotonic() - back:.1f}s after the service was back")
+    logs = "\n".join((tmp_path / f"{name}.log").read_text()[-2000:] for name in WORKER_NAMES)
+    assert [worker.poll() for worker in workers] == [None] * len(workers), "a worker exited:\n" + logs
+    assert finished and settled, logs
+
+
+WORKER_NAMES = ("blip-a", "blip-b")
+RIDE_OUT_WITHIN = 90
+FINAL = {"delivered", "undelivered", "failed"}
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
-def test_redis_restarted_mid_batch_loses_every_key_but_no_recipient(configure, twilio_api, tmp_path):
+def test_redis_killed_mid_batch_and_back_empty_the_same_workers_finish_it(configure, twilio_api, tmp_path):
     port = _free_port()
     redis = _redis_server(port, tmp_path)
+    settings = configure(REDIS_URL=f"redis://127.0.0.1:{port}/0", MULTI_SMS_CONCURRENCY="4", MULTI_SMS_MPS="60",
+                         PUBLIC_BASE_URL=None)
+    batch_id, recipients = blip_batch(settings, twilio_api, 300, "Redis blip")
+    workers = [start_worker(name, tmp_path) for name in WORKER_NAMES]
     try:
-        settings = configure(REDIS_URL=f"redis://127.0.0.1:{port}/0", MULTI_SMS_CONCURRENCY="4", MULTI_SMS_MPS="60")
-        twilio_api.latency = 0.03
-        batch_id = create_batch(settings, numbers(150, start=300), body="Redis restart")
-        worker = start_worker("through-redis-restart", tmp_path)
-        try:
-            assert wait_until(lambda: len(twilio_api.messages) >= 40, timeout=30)
-            redis.kill()
-            redis.wait(timeout=10)
-            injected("redis restart (all keys lost)")
-            time.sleep(0.5)
-            redis = _redis_server(port, tmp_path)
-        finally:
-            kill_tree(worker)
-        finish_with_fresh_workers(settings, batch_id, tmp_path, "after-redis-restart")
-        assert_clean(audit(settings, twilio_api, batch_id))
-    finally:
+        assert wait_until(lambda: len(twilio_api.messages) >= 60, timeout=30)
         redis.kill()
         redis.wait(timeout=10)
+        injected("redis killed, back empty 3 s later")
+        time.sleep(3)
+        assert len(twilio_api.messages) < 250, "the batch finished before Redis died; the test proves nothing"
+        redis = _redis_server(port, tmp_path)
+        ride_out(settings, twilio_api, batch_id, workers, tmp_path)
+    finally:
+        for worker in workers:
+            kill_tree(worker)
+        redis.kill()
+        redis.wait(timeout=10)
+    assert [n for n in recipients if twilio_api.sent_to(n) != 1] == []
+    assert_clean(audit(settings, twilio_api, batch_id))
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="SQLite has no server connection to lose; runs on PostgreSQL")
-def test_database_connections_dropped_mid_batch(configure, twilio_api, tmp_path, database_url):
-    settings = configure(MULTI_SMS_CONCURRENCY="4", MULTI_SMS_MPS="60")
-    twilio_api.latency = 0.03
-    batch_id = create_batch(settings, numbers(150, start=600), body="Database loss")
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    worker = start_worker("through-db-loss", tmp_path)
+def test_database_connections_dropped_mid_batch_the_same_workers_finish_it(configure, twilio_api, tmp_path,
+                                                                           database_url):
+    settings = configure(MULTI_SMS_CONCURRENCY="4", MULTI_SMS_MPS="60", PUBLIC_BASE_URL=None)
+    batch_id, recipients = blip_batch(settings, twilio_api, 600, "Database blip")
+    workers = [start_worker(name, tmp_path) for name in WORKER_NAMES]
     try:
-        for threshold in (30, 80):
-            assert wait_until(lambda t=threshold: len(twilio_api.messages) >= t, timeout=30)
-            with admin.connect() as conn:
-                dropped = conn.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
-            injected("database connections dropped", dropped)
+        assert wait_until(lambda: len(twilio_api.messages) >= 60, timeout=30)
+        with database_away(database_url) as dropped:
+            time.sleep(3)
+        injected("database connections dropped, none accepted for 3 s", dropped())
+        assert len(twilio_api.messages) < 250, "the batch finished before the drop; the test proves nothing"
+        ride_out(settings, twilio_api, batch_id, workers, tmp_path)
+    finally:
+        for worker in workers:
+            kill_tree(worker)
+    assert [n for n in recipients if twilio_api.sent_to(n) != 1] == []
+    assert_clean(audit(settings, twilio_api, batch_id))
+
+
+@contextmanager
+def database_away(database_url: str):
+    """The test database as a failover leaves it: every connection terminated, and new ones refused
+    until the block ends (the server's other databases are untouched). Yields a count of the drops."""
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = url.database
+    dropped = 0
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE datname = :name"), {"name": name}).scalar()
+        yield lambda: dropped
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
+def test_a_worker_asked_to_stop_stops_for_good(configure, redis_conn, tmp_path):
+    configure()
+    worker = start_worker("stopping", tmp_path)
+    try:
+        idle = lambda: [w.get_state() for w in Worker.all(connection=redis_conn)] == ["idle"]  # noqa: E731
+        assert wait_until(idle, timeout=30)  # started, and waiting for jobs
+        worker.send_signal(signal.SIGTERM)  # what Heroku sends at a restart or a scale-down
+        assert worker.wait(timeout=30) == 0, (tmp_path / "stopping.log").read_text()[-2000:]
     finally:
         kill_tree(worker)
-        admin.dispose()
-    finish_with_fresh_workers(settings, batch_id, tmp_path, "after-db-loss")
-    assert_clean(audit(settings, twilio_api, batch_id))
+    assert Worker.count(connection=redis_conn) == 0  # deregistered, not restarted

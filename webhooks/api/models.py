@@ -363,6 +363,8 @@ class HealthCheck(BaseModel):
     ok: bool
     error: str | None = None
     count: int | None = Field(default=None, description="workers with a recent heartbeat")
+    failed: int | None = Field(default=None, description="jobs in RQ's failed registries (retries spent)")
+    failed_recently: int | None = Field(default=None, description="of those, failed in the last 15 minutes")
 
 
 class Health(BaseModel):
