@@ -76,7 +76,6 @@ class Handoff:
 
     reason: str
     sources: list[Source]
-    best_score: float | None = None
     gap: bool = True
     """The knowledge base lacks the answer (listed in `kb gaps`); False when the service failed."""
 
@@ -98,21 +97,21 @@ def answer(settings: Settings, question: str, *, index: KnowledgeIndex | None = 
     best = hits[0].score if hits else None
     if not usable:
         where = f" (best match {best:.2f})" if best is not None else " (it is empty)"
-        return Handoff(f"nothing relevant in the knowledge base{where}", _sources(hits), best)
+        return Handoff(f"nothing relevant in the knowledge base{where}", _sources(hits))
     excerpts = [redact(settings, hit.text[:EXCERPT_CHARS]) for hit in usable]
     if connection is not None and not ai_budget.claim(connection, settings):
         return Handoff(f"the AI's hourly limit is reached (AI_MAX_CALLS_PER_HOUR={settings.ai_max_calls_per_hour})",
-                       _sources(usable), best, gap=False)
+                       _sources(usable), gap=False)
     try:
         reply = _ask_model(settings, question, usable, excerpts)
     except openai.APIError as exc:
-        return Handoff(f"the AI service did not answer ({type(exc).__name__})", _sources(usable), best, gap=False)
+        return Handoff(f"the AI service did not answer ({type(exc).__name__})", _sources(usable), gap=False)
     text = _plain(redact(settings, reply))
     if not text or NO_ANSWER in reply.upper():
-        return Handoff("the knowledge base does not answer this", _sources(usable), best)
+        return Handoff("the knowledge base does not answer this", _sources(usable))
     ungrounded = ungrounded_details(text, excerpts)
     if ungrounded:
-        return Handoff(f"the draft answer had {ungrounded} that is not in the knowledge base", _sources(usable), best)
+        return Handoff(f"the draft answer had {ungrounded} that is not in the knowledge base", _sources(usable))
     return Answer(_fit(text), _sources(usable))
 
 

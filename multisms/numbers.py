@@ -81,14 +81,6 @@ def split_entries(text: str, default_region: str | None = None) -> list[NumberEn
     return entries
 
 
-def parse_list(items: list[str], default_region: str | None = None) -> list[NumberEntry]:
-    """Each list item may hold one number or several (as a pasted line would)."""
-    entries: list[NumberEntry] = []
-    for item in items:
-        entries.extend(split_entries(str(item), default_region))
-    return entries
-
-
 VISIBLE_DIGITS = 3
 """The last digits stay visible, so a person can still tell numbers apart."""
 

@@ -172,10 +172,6 @@ def _binary_strings(data: bytes) -> Readable:
     return Readable("\n".join(texts), "binary (ASCII and UTF-16 strings)", starts or [0], lines or [1])
 
 
-def scan_text(text: str, path: str = "<text>") -> list[Finding]:
-    return scan_readable(Readable(text, "text"), path)
-
-
 def scan_readable(readable: Readable, path: str) -> list[Finding]:
     hits = _key_hits(readable.text) + _twilio_hits(readable.text)
     hits += _assignment_hits(readable.text, code=Path(path).suffix.lower() in CODE_SUFFIXES)
