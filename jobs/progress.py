@@ -6,8 +6,11 @@ still show the truth. Several workers may run it at once:
 
 - the channel message is posted once: a Redis lock (`SET NX`) picks the poster, and a
   conditional UPDATE (`slack_ts IS NULL`) records it; the others wait for it and update;
-- each thread post (failures, pause note, summary) is claimed with `SET NX` on a key naming
-  the batch, the event and the run (its completion time), so a repeated job posts nothing.
+- each thread post (failures, their CSV, pause note, summary) is claimed with `SET NX` on a key
+  naming the batch, the event and the run (its completion time), so a repeated job posts nothing.
+
+The failures' CSV (`multisms.reports.failures_csv`, numbers masked: the thread is the channel's)
+is uploaded under the failures post; without the files:write scope it is left out and logged.
 
 Slack 429s are waited out by the SDK's `RateLimitErrorRetryHandler` (Retry-After).
 """
@@ -17,18 +20,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from bot.blocks.batch import FINISHED, Tally, failure_rows, failures, pause_note, progress, progress_text, summary
 from bot.client import slack_client
+from jobs.slack_files import upload_csv
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Batch
 from multisms.queues import redis_connection
+from multisms.reports import failures_csv
 from multisms.storage import BatchCounts, batch_counts, get_batch, list_recipients
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,7 @@ class Snapshot:
     batch: Batch
     counts: BatchCounts
     failures: list[tuple[str, int | None, str | None]]
+    failures_csv: bytes | None = None
 
 
 def batch_changed(batch_id: int, final: bool = False) -> dict:
@@ -72,7 +80,8 @@ def _snapshot(settings: Settings, batch_id: int, *, with_failures: bool) -> Snap
         batch = get_batch(session, batch_id)
         counts = batch_counts(session, [batch_id])[batch_id]
         rows = failure_rows(list_recipients(session, batch_id)[0]) if with_failures else []
-        return Snapshot(batch, counts, rows)
+        table = failures_csv(session, batch_id) if with_failures else None
+        return Snapshot(batch, counts, rows, table)
 
 
 def _has_report(batch: Batch) -> bool:
@@ -124,31 +133,49 @@ def _wait_for_ts(settings: Settings, batch_id: int) -> str:
 
 def _thread_posts(client: WebClient, connection: Redis, snap: Snapshot, ts: str) -> list[str]:
     batch, counts = snap.batch, snap.counts
+    channel = batch.slack_channel
+
+    def message(text: str, content: list[dict]) -> Callable[[], object]:
+        return lambda: client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=content)
+
     if batch.status == "paused":
         t = Tally.of(counts)
         run = hashlib.sha1(f"{batch.error}|{t.sent}|{t.failed}|{t.waiting}".encode()).hexdigest()[:16]
-        events = [("pause", run, f"Batch #{batch.id} is paused: {batch.error}", pause_note(batch, counts))]
+        events = [("pause", run, message(f"Batch #{batch.id} is paused: {batch.error}", pause_note(batch, counts)))]
     else:
         run = batch.completed_at.isoformat() if batch.completed_at else "open"
         events = []
         if snap.failures:
-            events.append(("failures", run, f"{len(snap.failures)} recipients of batch #{batch.id} could not be texted",
-                           failures(batch.id, snap.failures)))
-        events.append(("summary", run, progress_text(batch, counts), summary(batch, counts)))
+            events.append(("failures", run, message(
+                f"{len(snap.failures)} recipients of batch #{batch.id} could not be texted",
+                failures(batch.id, snap.failures))))
+        if snap.failures_csv:
+            events.append(("failures-csv", run, lambda: _attach_failures(client, batch, ts, snap.failures_csv)))
+        events.append(("summary", run, message(progress_text(batch, counts), summary(batch, counts))))
     posted = []
-    for event, run_id, text, content in events:
-        key = f"multisms:slack:{batch.id}:{event}:{run_id}"
-        if _post_once(client, connection, key, channel=batch.slack_channel, thread_ts=ts, text=text, blocks=content):
+    for event, run_id, post in events:
+        if _post_once(connection, f"multisms:slack:{batch.id}:{event}:{run_id}", post):
             posted.append(event)
     return posted
 
 
-def _post_once(client: WebClient, connection: Redis, key: str, **message) -> bool:
+def _attach_failures(client: WebClient, batch: Batch, ts: str, data: bytes) -> None:
+    """The failures as a file for a spreadsheet; a missing scope costs the file, not the summary."""
+    try:
+        upload_csv(client, channel=batch.slack_channel, thread_ts=ts, data=data,
+                   filename=f"batch-{batch.id}-failures.csv", title=f"Batch #{batch.id}: failed recipients",
+                   comment=f"The recipients of batch #{batch.id} that could not be texted (numbers masked).")
+    except SlackApiError as exc:
+        log.warning("batch %s: failures CSV not attached (%s; the app needs the files:write scope)", batch.id,
+                    exc.response.get("error"))
+
+
+def _post_once(connection: Redis, key: str, post: Callable[[], object]) -> bool:
     """Post unless this key was posted before; a failed post frees the key so a rerun can post it."""
     if not connection.set(key, 1, nx=True, ex=THREAD_POST_TTL_SECONDS):
         return False
     try:
-        client.chat_postMessage(**message)
+        post()
     except BaseException:
         connection.delete(key)
         raise

@@ -8,6 +8,7 @@ import html
 import pytest
 
 from bot.blocks import batch as batch_blocks
+from bot.blocks import contacts as contact_blocks
 from bot.blocks import knowledge as kb_blocks
 from bot.blocks import scheduling as schedule_blocks
 from bot.commands import Call, Usage, parse, registry, run
@@ -15,12 +16,13 @@ from bot.commands.registry import button, command
 from bot.context import Bot, Caller, Reply, say
 from bot.modals import CALLBACK_ID, new_batch_view
 from multisms.storage import BatchCounts
+from tests.contact_helpers import import_file
 from tests.slack_helpers import button_values, text_of
 from tests.test_bot_blocks import a_batch
 
 ACTION_IDS_IN_POSTED_MESSAGES = frozenset({
     "confirm_batch", "cancel_batch", "approve_batch", "retry_batch", "resume_batch", "view_recipients",
-    "resume_ai", "approve_digest", "drop_digest",
+    "resume_ai", "approve_digest", "drop_digest", "confirm_import", "cancel_import",
 })
 """The buttons of every message this app has posted so far; Slack sends these ids back on a click."""
 
@@ -76,8 +78,9 @@ def test_a_verb_or_button_cannot_be_claimed_twice(scratch_registry):
 @pytest.mark.parametrize(("text", "refused"), [
     ("send +48600100001 | Hi", True), ("new", True), ("cancel 1", True), ("retry 1", True), ("resume 1", True),
     ("approve 1", True), ("optout list", True), ("autoreply", True), ("kb list", True), ("reschedule 1 in 2h", True),
-    ("remind list", True), ("digest list", True),
-    ("status 1", False), ("list", False), ("ask Is parking free?", False), ("schedule list", False), ("help", False),
+    ("remind list", True), ("digest list", True), ("contacts lists", True), ("forget +48600100001", True),
+    ("unforget +48600100001", True), ("status 1", False), ("report 1", False), ("list", False),
+    ("ask Is parking free?", False), ("schedule list", False), ("help", False),
 ])
 def test_someone_not_on_the_allowed_list_may_look_but_not_send_or_change(make_slack, text, refused):
     slack = make_slack(MULTISMS_ALLOWED_USERS="U1")
@@ -116,6 +119,8 @@ def test_every_button_the_bot_shows_is_one_it_answers(settings):
         batch_blocks.summary(batch, counts),
         kb_blocks.ai_handoff("+48600100001", "Parking?", "no match", 3, holding=None),
         schedule_blocks.digest_request(run, count=2, schedule="every friday"),
+        contact_blocks.import_preview(import_file(settings, "drivers", "phone\n+48600100001\n", dry_run=True), 7,
+                                      "drivers.csv"),
     ]
     action_ids = {action_id for content in shown for action_id in button_values({"blocks": content})}
     assert action_ids == ACTION_IDS_IN_POSTED_MESSAGES - {"confirm_batch"}  # confirm is on the ephemeral preview
