@@ -57,18 +57,19 @@ class CreateBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(description="1–1600 characters")
+    body: str = Field(description="1–1600 characters; `{name}`, `{field|fallback}` make it personal")
     recipients: list[str] | None = Field(default=None, max_length=5000)
     numbers: str | None = Field(default=None, max_length=200_000,
-                                description="numbers separated by commas, spaces or lines")
+                                description="numbers separated by commas, spaces or lines (`list:<name>` too)")
+    lists: list[str] = Field(default_factory=list, max_length=100, description="contact lists to send to as well")
     sender: str | None = Field(default=None, description="+E.164 number, MG… service SID or alphanumeric")
     dry_run: bool = Field(default=False, description="validate only; nothing is stored or sent")
     scheduled_at: FutureInstant | None = None
 
     @model_validator(mode="after")
     def _one_list(self):
-        if self.recipients is None and self.numbers is None:
-            raise ValueError("give `recipients` (a list of numbers) or `numbers` (text)")
+        if self.recipients is None and self.numbers is None and not self.lists:
+            raise ValueError("give `recipients` (a list of numbers), `numbers` (text) or `lists`")
         if self.recipients is not None and self.numbers is not None:
             raise ValueError("give either `recipients` or `numbers`, not both")
         return self
@@ -140,6 +141,18 @@ class Duplicate(BaseModel):
     same_as: str
 
 
+class PersonalText(BaseModel):
+    """One recipient's own text as it will go out (number masked)."""
+
+    number: str
+    body: str
+    characters: int
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+    units: int
+    ucs2_characters: list[str]
+
+
 class Validation(BaseModel):
     """The intake report: what would be sent, what was refused and why, and what it costs in segments."""
 
@@ -157,8 +170,15 @@ class Validation(BaseModel):
     segments: int
     units: int
     ucs2_characters: list[str]
-    total_segments: int
+    total_segments: int = Field(description="of every recipient's own text together: what is billed")
     problems: list[Problem]
+    personalized: bool = Field(description="the body has placeholders: each recipient gets their own text")
+    lists: list[str] = Field(description="contact lists the recipients came from")
+    example: PersonalText | None = Field(description="the first recipient's text")
+    longest: PersonalText | None
+    encodings: dict[str, int] = Field(description="texts per encoding")
+    cost: float | None = Field(description="total_segments × MULTI_SMS_PRICE_PER_SEGMENT")
+    currency: str | None
 
     @classmethod
     def of(cls, validation: ValidationResult) -> Validation:
