@@ -18,8 +18,9 @@ from bot.context import Bot, Caller, refusal
 from multisms.batches import Validation
 from multisms.config import MAX_BODY_CHARS, Settings
 from multisms.contacts import ListSummary, list_lists
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
-from multisms.timespec import TimeProblem, check_ahead
+from multisms.timespec import check_ahead
 
 CALLBACK_ID = "new_batch"
 NUMBERS, LISTS, MESSAGE, SENDER, SEND_AT = "numbers", "lists", "message", "sender", "send_at"

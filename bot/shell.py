@@ -15,10 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from bot.blocks.batch import FINISHED, failure_rows, failures, pause_note, progress_text, summary
+from bot.blocks.batch import failure_rows, failures, pause_note, progress_text, summary
 from bot.commands import parse, press, run
 from bot.commands.send import prepare
 from bot.context import Bot, Caller, Reply
+from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
 from multisms.queues import workers_running
 from multisms.storage import batch_counts, get_batch, list_recipients

@@ -23,12 +23,12 @@ from jobs import slack_files
 from jobs.inbound import open_thread
 from jobs.outbound import send_single
 from knowledge.answer import Answer, Handoff, answer, search
-from knowledge.documents import MAX_FILE_BYTES, UnreadableDocument, load_bytes
+from knowledge.documents import MAX_FILE_BYTES, load_bytes
 from knowledge.index import KnowledgeUnavailable, SyncResult, ensure_current
 from multisms import autoreply, conversations, keywords, knowledge
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
-from multisms.errors import FileUnavailable
+from multisms.errors import FileUnavailable, UnreadableDocument
 from multisms.numbers import mask
 from multisms.queues import redis_connection
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from multisms.batches import validate_batch
 from multisms.config import Settings
 from multisms.db import session_scope
-from multisms.gateway import GatewayError, SmsGateway, make_gateway
+from multisms.errors import GatewayError
+from multisms.gateway import SmsGateway, make_gateway
 from multisms.numbers import NumberEntry, mask
 from multisms.optouts import is_opted_out
 from multisms.storage import record_message

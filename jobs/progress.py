@@ -28,9 +28,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
-from bot.blocks.batch import FINISHED, Tally, failure_rows, failures, pause_note, progress, progress_text, summary
+from bot.blocks.batch import Tally, failure_rows, failures, pause_note, progress, progress_text, summary
 from bot.client import slack_client
 from jobs.slack_files import upload_csv
+from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Batch

@@ -14,12 +14,13 @@ import logging
 import time
 from datetime import timedelta
 
-from jobs.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
 from multisms import claims
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch, record_sent
-from multisms.gateway import GatewayError, SmsGateway
+from multisms.errors import GatewayError
+from multisms.gateway import SmsGateway
+from multisms.liveness import BEATS_PER_TTL, batch_has_owner, is_alive
 from multisms.models import Recipient, utcnow
 from multisms.queues import enqueue_send, get_queue
 from multisms.storage import batch_counts, cancel_pending, get_batch, unfinished_batches

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from jobs.liveness import batch_has_owner
 from multisms import digests, reminders, scheduling
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
+from multisms.liveness import batch_has_owner
 from multisms.models import Batch, utcnow
 from multisms.queues import (
     SHOW_DIGEST_DECISION,

@@ -26,16 +26,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from jobs.liveness import Heartbeat, new_identity
 from jobs.send_writer import ResultWriter
 from multisms import claims
 from multisms.claims import Claimed, Outcome
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.delivery import find_accepted, finish_batch
+from multisms.errors import GatewayError
 from multisms.forget import ERASED, FORGOTTEN_NOTE
-from multisms.gateway import GatewayError, SendResult, SmsGateway, make_gateway
-from multisms.models import Recipient, utcnow
+from multisms.gateway import SendResult, SmsGateway, make_gateway
+from multisms.liveness import Heartbeat, new_identity
+from multisms.models import Batch, Recipient, utcnow
 from multisms.queues import SEND, enqueue, enqueue_progress, redis_connection
 from multisms.quiet_hours import send_window
 from multisms.ratelimit import SendPacer
@@ -48,7 +49,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 """Tries per recipient for retryable errors (429, 5xx, timeouts), with exponential backoff and jitter."""
 WATCH_SECONDS = 0.5
-"""How often a run re-reads its batch: a cancel or pause stops the sends within about this long."""
+"""How often a run re-reads its batch's status: a cancel or pause stops the sends within about this long."""
+BLOCKED_CHECK_SECONDS = 5
+"""How often a run counts filtering reported later by status callbacks (its own refusals are counted at once)."""
 CLAIM_GROUP = 20
 """Recipients claimed per statement. A run holds at most this many claimed-but-unsent recipients
 beyond those in flight, so a crash leaves at most MULTI_SMS_CONCURRENCY + 2 × CLAIM_GROUP claims
@@ -113,8 +116,10 @@ class BatchRun:
         self.pacer = SendPacer(self.connection, self.settings, self.sender)
         self._stopped = threading.Event()
         self._checked_at = 0.0
+        self._blocked_checked_at = time.monotonic()
         self._lock = threading.Lock()
-        self.writer = ResultWriter(self)
+        self.writer = ResultWriter(self.settings, self.connection, batch_id=self.batch_id, sender=self.sender,
+                                   worker=self.identity, from_slack=self.from_slack, stop=self._stopped)
 
     def send_all(self) -> None:
         """Claim in groups on this thread, send on MULTI_SMS_CONCURRENCY threads, write on one more."""
@@ -168,10 +173,11 @@ class BatchRun:
                 return False
             self._checked_at = now
         with session_scope(self.settings.database_url) as session:
-            if get_batch(session, self.batch_id).status != "processing":
+            if session.scalar(select(Batch.status).where(Batch.id == self.batch_id)) != "processing":
                 self._stopped.set()
-        if not self._stopped.is_set():
-            self.pause_if_blocked()  # also counts filtering reported later by status callbacks
+        if not self._stopped.is_set() and now - self._blocked_checked_at >= BLOCKED_CHECK_SECONDS:
+            self._blocked_checked_at = now
+            self.pause_if_blocked()  # filtering reported later by status callbacks counts too
         return self._stopped.is_set()
 
     def send_one(self, claimed: Claimed) -> None:

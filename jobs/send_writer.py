@@ -12,18 +12,15 @@ import logging
 import threading
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from multisms import claims, optouts
 from multisms.claims import Outcome
+from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.queues import enqueue_progress
 from multisms.twilio_errors import OPTED_OUT
-
-if TYPE_CHECKING:
-    from jobs.send import BatchRun
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +35,19 @@ WRITE_ATTEMPTS = 5
 class ResultWriter:
     """Collects a run's outcomes, released claims and deferrals; writes them in groups on its own thread."""
 
-    def __init__(self, run: BatchRun):
-        self.run = run
+    def __init__(self, settings: Settings, connection, *, batch_id: int, sender: str, worker: str,
+                 from_slack: bool, stop: threading.Event):
+        self.settings, self.connection = settings, connection
+        self.batch_id, self.sender, self.worker, self.from_slack = batch_id, sender, worker, from_slack
+        self.stop = stop
+        """Set when a write fails for good: the run stops taking claims."""
         self._outcomes: list[Outcome] = []
         self._released: dict[datetime | None, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"batch-{run.batch_id}-writer", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"batch-{batch_id}-writer", daemon=True)
         self.failure: BaseException | None = None
 
     def start(self) -> None:
@@ -81,9 +82,9 @@ class ResultWriter:
                 self.flush()
             except Exception as exc:  # noqa: BLE001 - kept for close(), which re-raises it in the job
                 self.failure = exc
-                self.run._stopped.set()
+                self.stop.set()
                 log.error("batch %s: results could not be written (%s); recovery will check Twilio",
-                          self.run.batch_id, type(exc).__name__)
+                          self.batch_id, type(exc).__name__)
                 return
             if closing:
                 return
@@ -101,12 +102,12 @@ class ResultWriter:
             return
         for attempt in Retrying(stop=stop_after_attempt(WRITE_ATTEMPTS), wait=wait_exponential(0.1, max=2),
                                 reraise=True):
-            with attempt, session_scope(self.run.settings.database_url) as session:
-                claims.record(session, self.run.batch_id, self.run.sender, outcomes)
+            with attempt, session_scope(self.settings.database_url) as session:
+                claims.record(session, self.batch_id, self.sender, outcomes)
                 for until, ids in released.items():
-                    claims.release(session, self.run.identity, ids, until=until)
+                    claims.release(session, self.worker, ids, until=until)
                 for outcome in outcomes:
                     if outcome.error_code in OPTED_OUT:
                         optouts.add(session, outcome.number, "twilio_21610")
-        if self.run.from_slack and any(outcome.sent for outcome in outcomes):
-            enqueue_progress(self.run.connection, self.run.batch_id)
+        if self.from_slack and any(outcome.sent for outcome in outcomes):
+            enqueue_progress(self.connection, self.batch_id)

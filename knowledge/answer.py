@@ -126,7 +126,7 @@ def redact(settings: Settings, text: str) -> str:
     """Remove configured secrets and anything shaped like a key or token."""
     for value in (settings.openai_api_key, settings.twilio_auth_token, settings.slack_bot_token,
                   settings.slack_signing_secret, settings.slack_app_token, settings.api_token,
-                  settings.panel_password, settings.secret_key, settings.knowledge_index_key):
+                  settings.panel_password, settings.secret_key):
         if value and len(value) >= 6:
             text = text.replace(value, "[redacted]")
     for pattern in _SECRET_PATTERNS:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from multisms.errors import UnreadableDocument
 from multisms.knowledge import title_for
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,6 @@ MIMETYPES = {"text/markdown": "markdown", "text/plain": "text", "text/html": "ht
 
 _splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP,
                                            separators=["\n\n", "\n", ". ", " ", ""])
-
-
-class UnreadableDocument(ValueError):
-    """The file is not a kind we read, is too big, or has no text in it; the message says which."""
 
 
 @dataclass(frozen=True)

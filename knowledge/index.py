@@ -1,11 +1,13 @@
-"""The FAISS index of the knowledge base: built from the database, kept under KNOWLEDGE_DIR, signed.
+"""The FAISS index of the knowledge base: built from the database, kept under KNOWLEDGE_DIR.
 
-LangChain's FAISS store is a pickle, and unpickling runs code. So the app only loads files it
-wrote itself: `manifest.json` carries an HMAC (keyed by a secret from the settings) over its
-content, and the content carries the SHA-256 of the index bytes. Both are checked in memory and
-the index is deserialized from that same memory, so nothing can swap the file in between. A file
-that fails the check is never unpickled: `load` raises `UntrustedIndex`; `ensure_current` logs it
-and rebuilds from the database. There is deliberately no way to import an index file.
+Three files, none of them a pickle: `index.faiss` (faiss's own binary format: the vectors and
+their ids), `chunks.json` (which document and chunk each id is, and its text) and `manifest.json`
+(format version, embedding model, the documents and their content hashes, the SHA-256 of the
+other two files, and a SHA-256 over its own content). Files are still never trusted blindly:
+each is read into memory, checked against the manifest and parsed from that same memory.
+Anything that does not match (a torn write, another format version, the pickled
+`index.faiss.pkl` of earlier versions) is ignored, removed and rebuilt from the database once.
+There is deliberately no way to import an index file: restore the database instead.
 
 Each process keeps its own copy (dynos do not share disks). The `knowledge_documents` table is
 the truth; a document is embedded again only when its content hash changes.
@@ -15,16 +17,17 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import hmac
 import json
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
+import numpy as np
+from langchain_core.embeddings import Embeddings
 from langchain_openai import OpenAIEmbeddings
 
 from knowledge.documents import split
@@ -32,20 +35,18 @@ from multisms import knowledge
 from multisms.config import Settings
 from multisms.db import session_scope
 
-with warnings.catch_warnings():  # langchain-community announces its sunset on import; FAISS still lives there
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langchain_community.vectorstores import FAISS
-    from langchain_community.vectorstores.utils import DistanceStrategy
-
 log = logging.getLogger(__name__)
 
-INDEX_FILE = "index.faiss.pkl"
+INDEX_FILE = "index.faiss"
+CHUNKS_FILE = "chunks.json"
 MANIFEST_FILE = "manifest.json"
+LEGACY_FILES = ("index.faiss.pkl",)
+"""Earlier versions' LangChain pickle: never loaded, removed on the first rebuild."""
 LOCK_FILE = ".lock"
-FORMAT = 1
+FORMAT = 2
+"""1 was the HMAC-signed pickle; 2 is faiss + JSON."""
 EMBED_BATCH = 64
 """Chunks per embeddings request."""
-SIGNING_CONTEXT = b"multisms knowledge index v1"
 
 Progress = Callable[[int, int], None]
 """`progress(chunks_embedded, chunks_to_embed)`, called after each embeddings request."""
@@ -55,8 +56,8 @@ class KnowledgeUnavailable(RuntimeError):
     """AI features are off: no OpenAI key is configured."""
 
 
-class UntrustedIndex(RuntimeError):
-    """Index files on disk that this app did not write (or wrote with another key): never loaded."""
+class UnusableIndex(RuntimeError):
+    """Index files on disk that do not match their manifest (or this format): never loaded, rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class Hit:
     chunk: int
     text: str
     score: float
+
+
+@dataclass(frozen=True)
+class Chunk:
+    document_id: int
+    number: int
+    text: str
 
 
 @dataclass
@@ -82,18 +90,26 @@ class SyncResult:
 
 @dataclass
 class KnowledgeIndex:
-    store: FAISS | None
+    vectors: faiss.IndexIDMap2 | None
+    """Unit-length vectors by chunk id: the inner product FAISS ranks by is the cosine."""
+    chunks: dict[int, Chunk]
     documents: dict[int, dict]
-    """Document id → {"hash", "title", "chunks"} of what the store holds."""
+    """Document id → {"hash", "title", "chunks"} of what the index holds."""
     model: str
+    embedder: Embeddings
 
     def search(self, query: str, k: int) -> list[Hit]:
         """The `k` chunks closest to `query`, best first (one embeddings request)."""
-        if self.store is None or not query.strip():
+        if self.vectors is None or not query.strip() or k < 1:
             return []
-        found = self.store.similarity_search_with_score(query, k=k)
-        return [Hit(document_id=doc.metadata["document_id"], title=doc.metadata["title"],
-                    chunk=doc.metadata["chunk"], text=doc.page_content, score=float(score)) for doc, score in found]
+        scores, ids = self.vectors.search(_unit([self.embedder.embed_query(query)]), min(k, self.vectors.ntotal))
+        hits = []
+        for score, chunk_id in zip(scores[0], ids[0], strict=True):
+            if chunk_id >= 0:
+                chunk = self.chunks[int(chunk_id)]
+                hits.append(Hit(document_id=chunk.document_id, title=self.documents[chunk.document_id]["title"],
+                                chunk=chunk.number, text=chunk.text, score=float(score)))
+        return hits
 
 
 def require_ai(settings: Settings) -> None:
@@ -109,41 +125,40 @@ def embeddings(settings: Settings) -> OpenAIEmbeddings:
                             timeout=30, max_retries=2)
 
 
-def signing_key(settings: Settings) -> bytes:
-    """KNOWLEDGE_INDEX_KEY, else SECRET_KEY, else OPENAI_API_KEY (present whenever AI is on), derived once more."""
-    secret = settings.knowledge_index_key or settings.secret_key or settings.openai_api_key
-    if not secret:
-        raise KnowledgeUnavailable("AI answers need an OpenAI key: set OPENAI_API_KEY. Everything else works.")
-    return hmac.new(secret.encode(), SIGNING_CONTEXT, hashlib.sha256).digest()
-
-
 def load(settings: Settings) -> KnowledgeIndex:
-    """The index on disk, or an empty one when there is none; raises `UntrustedIndex` if not ours."""
+    """The index on disk, or an empty one when there is none; raises `UnusableIndex` if the files do not match."""
     folder = Path(settings.knowledge_dir)
+    for name in LEGACY_FILES:
+        if (folder / name).exists():
+            raise UnusableIndex(f"{folder / name} is the pickle format of earlier versions; it is never loaded.")
     if not (folder / MANIFEST_FILE).exists():
-        if (folder / INDEX_FILE).exists():
-            raise UntrustedIndex(f"{folder / INDEX_FILE} has no signed manifest next to it; it was not "
-                                 "written by this app and will not be loaded.")
-        return KnowledgeIndex(None, {}, settings.openai_embedding_model)
-    body = _verified_manifest(settings, folder)
-    return _load_store(settings, folder, body)
+        if (folder / INDEX_FILE).exists() or (folder / CHUNKS_FILE).exists():
+            raise UnusableIndex(f"{folder} has index files but no {MANIFEST_FILE} that vouches for them.")
+        return _empty(settings)
+    digest, body = _checked_manifest(folder)
+    index = _load_files(settings, folder, body)
+    _cache[str(folder.resolve())] = (digest, index)
+    return index
 
 
 def save(settings: Settings, index: KnowledgeIndex) -> None:
-    """Write the index bytes, then the signed manifest that vouches for them (each file replaced atomically)."""
+    """Write the vectors and chunks, then the manifest that vouches for them (each file replaced atomically)."""
     folder = Path(settings.knowledge_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    data = index.store.serialize_to_bytes() if index.store is not None else None
+    vectors = faiss.serialize_index(index.vectors).tobytes() if index.vectors is not None else None
+    chunks = json.dumps([{"id": chunk_id, "document_id": chunk.document_id, "chunk": chunk.number,
+                          "text": chunk.text} for chunk_id, chunk in sorted(index.chunks.items())]).encode()
     body = {"format": FORMAT, "embedding_model": index.model,
-            "index_sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
+            "index_sha256": _sha256(vectors) if vectors is not None else None, "chunks_sha256": _sha256(chunks),
             "documents": {str(doc_id): entry for doc_id, entry in sorted(index.documents.items())}}
-    if data is not None:
-        _write(folder / INDEX_FILE, data)
-    elif (folder / INDEX_FILE).exists():
-        (folder / INDEX_FILE).unlink()
-    manifest = {"body": body, "hmac": _sign(settings, body)}
-    _write(folder / MANIFEST_FILE, json.dumps(manifest, indent=1).encode())
-    _cache[str(folder.resolve())] = (manifest["hmac"], index)
+    if vectors is not None:
+        _write(folder / INDEX_FILE, vectors)
+    else:
+        (folder / INDEX_FILE).unlink(missing_ok=True)
+    _write(folder / CHUNKS_FILE, chunks)
+    digest = _body_digest(body)
+    _write(folder / MANIFEST_FILE, json.dumps({"body": body, "sha256": digest}, indent=1).encode())
+    _cache[str(folder.resolve())] = (digest, index)
 
 
 def sync(settings: Settings, index: KnowledgeIndex, wanted: dict[int, str],
@@ -155,20 +170,21 @@ def sync(settings: Settings, index: KnowledgeIndex, wanted: dict[int, str],
     if index.model != settings.openai_embedding_model:
         log.info("embedding model changed (%s → %s): re-embedding every document",
                  index.model, settings.openai_embedding_model)
-        index.store, index.documents, index.model = None, {}, settings.openai_embedding_model
+        index.vectors, index.chunks, index.documents = None, {}, {}
+        index.model, index.embedder = settings.openai_embedding_model, embeddings(settings)
     stale = [doc_id for doc_id, entry in index.documents.items() if wanted.get(doc_id) != entry["hash"]]
     todo = {doc_id for doc_id, digest in wanted.items() if index.documents.get(doc_id, {}).get("hash") != digest}
     result = SyncResult(removed_documents=len([d for d in stale if d not in wanted]),
                         unchanged_documents=len(wanted) - len(todo))
-    _drop(index, stale)
+    _drop(index, set(stale))
     fetched = texts(todo)
-    chunks = [(doc_id, title, number, text)
-              for doc_id, title, body, _ in fetched
+    chunks = [Chunk(doc_id, number, text)
+              for doc_id, _, body, _ in fetched
               for number, text in enumerate(split(body), start=1)]
-    _embed(settings, index, chunks, progress)
+    _embed(index, chunks, progress)
     counts = {doc_id: 0 for doc_id, _, _, _ in fetched}
-    for doc_id, _, number, _ in chunks:
-        counts[doc_id] = max(counts[doc_id], number)
+    for chunk in chunks:
+        counts[chunk.document_id] = max(counts[chunk.document_id], chunk.number)
     for doc_id, title, _, digest in fetched:  # the hash of the text embedded, even if it changed meanwhile
         index.documents[doc_id] = {"hash": digest, "title": title, "chunks": counts[doc_id]}
     result.embedded_documents, result.embedded_chunks, result.chunk_counts = len(fetched), len(chunks), counts
@@ -178,12 +194,14 @@ def sync(settings: Settings, index: KnowledgeIndex, wanted: dict[int, str],
 def ensure_current(settings: Settings, progress: Progress | None = None) -> tuple[KnowledgeIndex, SyncResult]:
     """The index, brought up to date with the database (and saved) if it was not. Safe across processes."""
     require_ai(settings)
-    with _locked(Path(settings.knowledge_dir)):
+    folder = Path(settings.knowledge_dir)
+    with _locked(folder):
         try:
             index = _cached_or_load(settings)
-        except UntrustedIndex as exc:
-            log.error("refusing the knowledge index on disk (%s); rebuilding it from the database", exc)
-            index = KnowledgeIndex(None, {}, settings.openai_embedding_model)
+        except UnusableIndex as exc:
+            log.warning("ignoring the knowledge index on disk (%s); rebuilding it from the database", exc)
+            _remove_files(folder)
+            index = _empty(settings)
         with session_scope(settings.database_url) as session:
             wanted = knowledge.fingerprint(session)
         have = {doc_id: entry["hash"] for doc_id, entry in index.documents.items()}
@@ -192,7 +210,7 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
         try:
             result = sync(settings, index, wanted, lambda ids: _texts(settings, ids), progress)
         except BaseException:
-            _cache.pop(str(Path(settings.knowledge_dir).resolve()), None)  # half-synced: reload from disk next time
+            _cache.pop(str(folder.resolve()), None)  # half-synced: reload from disk next time
             raise
         save(settings, index)
     with session_scope(settings.database_url) as session:
@@ -203,83 +221,105 @@ def ensure_current(settings: Settings, progress: Progress | None = None) -> tupl
 # --- internals ----------------------------------------------------------------------------------
 
 _cache: dict[str, tuple[str, KnowledgeIndex]] = {}
-"""Folder → (manifest HMAC, index) of the last load or save in this process: no re-unpickling per question."""
+"""Folder → (manifest digest, index) of the last load or save in this process: no re-reading per question."""
+
+
+def _empty(settings: Settings) -> KnowledgeIndex:
+    return KnowledgeIndex(None, {}, {}, settings.openai_embedding_model, embeddings(settings))
 
 
 def _cached_or_load(settings: Settings) -> KnowledgeIndex:
     folder = Path(settings.knowledge_dir)
     cached = _cache.get(str(folder.resolve()))
     if cached and (folder / MANIFEST_FILE).exists():
-        manifest = json.loads((folder / MANIFEST_FILE).read_bytes())
-        if hmac.compare_digest(str(manifest.get("hmac", "")), cached[0]):
-            _verified_manifest(settings, folder)  # the key may have changed since
+        try:
+            digest = json.loads((folder / MANIFEST_FILE).read_bytes()).get("sha256")
+        except (ValueError, AttributeError):
+            digest = None
+        if digest == cached[0]:
             return cached[1]
     return load(settings)
 
 
-def _verified_manifest(settings: Settings, folder: Path) -> dict:
+def _checked_manifest(folder: Path) -> tuple[str, dict]:
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_bytes())
-        body, signature = manifest["body"], str(manifest["hmac"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UntrustedIndex(f"{folder / MANIFEST_FILE} is not a manifest this app wrote ({exc}).") from exc
-    if not hmac.compare_digest(_sign(settings, body), signature):
-        raise UntrustedIndex(f"{folder / MANIFEST_FILE} is not signed with this app's key (KNOWLEDGE_INDEX_KEY / "
-                             "SECRET_KEY / OPENAI_API_KEY); it was written elsewhere or changed.")
-    if body.get("format") != FORMAT:
-        raise UntrustedIndex(f"{folder / MANIFEST_FILE} has format {body.get('format')!r}, expected {FORMAT}.")
-    return body
+        body, digest = manifest["body"], manifest.get("sha256")
+        fmt = body.get("format")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UnusableIndex(f"{folder / MANIFEST_FILE} is not a manifest this app reads ({exc!r}).") from exc
+    if fmt != FORMAT:
+        raise UnusableIndex(f"{folder / MANIFEST_FILE} has format {fmt!r}, expected {FORMAT}.")
+    if not isinstance(digest, str) or _body_digest(body) != digest:
+        raise UnusableIndex(f"{folder / MANIFEST_FILE} does not match its own checksum (edited or torn).")
+    return digest, body
 
 
-def _load_store(settings: Settings, folder: Path, body: dict) -> KnowledgeIndex:
-    documents = {int(doc_id): entry for doc_id, entry in body["documents"].items()}
-    expected = body.get("index_sha256")
-    if expected is None:
-        return KnowledgeIndex(None, documents, body["embedding_model"])
+def _load_files(settings: Settings, folder: Path, body: dict) -> KnowledgeIndex:
+    rows = _verified_bytes(folder / CHUNKS_FILE, body.get("chunks_sha256"))
     try:
-        data = (folder / INDEX_FILE).read_bytes()
+        chunks = {int(row["id"]): Chunk(int(row["document_id"]), int(row["chunk"]), str(row["text"]))
+                  for row in json.loads(rows)}
+        documents = {int(doc_id): entry for doc_id, entry in body["documents"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UnusableIndex(f"{folder / CHUNKS_FILE} or {MANIFEST_FILE} has an unexpected shape ({exc}).") from exc
+    vectors = None
+    if body.get("index_sha256") is not None:
+        data = _verified_bytes(folder / INDEX_FILE, body["index_sha256"])
+        try:
+            vectors = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except RuntimeError as exc:
+            raise UnusableIndex(f"{folder / INDEX_FILE} is not a FAISS index faiss can read.") from exc
+        ids = set(faiss.vector_to_array(vectors.id_map).tolist()) if isinstance(vectors, faiss.IndexIDMap2) else None
+        if ids != set(chunks):
+            raise UnusableIndex(f"{folder / INDEX_FILE} and {CHUNKS_FILE} do not hold the same chunks.")
+    if {chunk.document_id for chunk in chunks.values()} - documents.keys():
+        raise UnusableIndex(f"{folder / CHUNKS_FILE} has chunks of documents the manifest does not list.")
+    return KnowledgeIndex(vectors, chunks, documents, str(body.get("embedding_model")), embeddings(settings))
+
+
+def _verified_bytes(path: Path, expected: str | None) -> bytes:
+    try:
+        data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise UntrustedIndex(f"{folder / INDEX_FILE} is missing although the manifest lists it.") from exc
-    if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), str(expected)):
-        raise UntrustedIndex(f"{folder / INDEX_FILE} is not the file this app wrote (its checksum differs); "
-                             "it was not loaded.")
-    # Safe: these exact bytes were written by this app (HMAC-signed checksum verified just above).
-    store = FAISS.deserialize_from_bytes(data, embeddings(settings), allow_dangerous_deserialization=True,
-                                         distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
-    index = KnowledgeIndex(store, documents, body["embedding_model"])
-    _cache[str(folder.resolve())] = (_sign(settings, body), index)
-    return index
+        raise UnusableIndex(f"{path} is missing although the manifest lists it.") from exc
+    if _sha256(data) != expected:
+        raise UnusableIndex(f"{path} is not the file the manifest lists (its checksum differs).")
+    return data
 
 
-def _drop(index: KnowledgeIndex, doc_ids: list[int]) -> None:
-    ids = [f"{doc_id}-{n}" for doc_id in doc_ids for n in range(1, index.documents[doc_id]["chunks"] + 1)]
+def _drop(index: KnowledgeIndex, doc_ids: set[int]) -> None:
+    chunk_ids = [chunk_id for chunk_id, chunk in index.chunks.items() if chunk.document_id in doc_ids]
     for doc_id in doc_ids:
         del index.documents[doc_id]
-    if ids and index.store is not None:
-        index.store.delete(ids)
-    if index.store is not None and not index.documents:
-        index.store = None
+    for chunk_id in chunk_ids:
+        del index.chunks[chunk_id]
+    if chunk_ids and index.vectors is not None:
+        index.vectors.remove_ids(np.array(chunk_ids, dtype=np.int64))
+    if not index.chunks:
+        index.vectors = None
 
 
-def _embed(settings: Settings, index: KnowledgeIndex, chunks: list[tuple[int, str, int, str]],
-           progress: Progress | None) -> None:
-    if not chunks:
-        return
-    embedder = embeddings(settings)
+def _embed(index: KnowledgeIndex, chunks: list[Chunk], progress: Progress | None) -> None:
+    next_id = max(index.chunks, default=0) + 1
     for start in range(0, len(chunks), EMBED_BATCH):
         batch = chunks[start:start + EMBED_BATCH]
-        texts = [text for _, _, _, text in batch]
-        vectors = embedder.embed_documents(texts)
-        metadatas = [{"document_id": doc_id, "title": title, "chunk": number} for doc_id, title, number, _ in batch]
-        ids = [f"{doc_id}-{number}" for doc_id, _, number, _ in batch]
-        if index.store is None:
-            index.store = FAISS.from_embeddings(list(zip(texts, vectors, strict=True)), embedder,
-                                                metadatas=metadatas, ids=ids,
-                                                distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
-        else:
-            index.store.add_embeddings(list(zip(texts, vectors, strict=True)), metadatas=metadatas, ids=ids)
+        vectors = _unit(index.embedder.embed_documents([chunk.text for chunk in batch]))
+        if index.vectors is None:
+            index.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+        ids = np.arange(next_id, next_id + len(batch), dtype=np.int64)
+        index.vectors.add_with_ids(vectors, ids)
+        index.chunks.update(zip(ids.tolist(), batch, strict=True))
+        next_id += len(batch)
         if progress:
             progress(start + len(batch), len(chunks))
+
+
+def _unit(vectors: list[list[float]]) -> np.ndarray:
+    """float32 rows scaled to length 1, so inner product = cosine whatever the provider returns."""
+    array = np.array(vectors, dtype=np.float32)
+    faiss.normalize_L2(array)
+    return array
 
 
 def _texts(settings: Settings, ids: set[int]) -> list[tuple[int, str, str, str]]:
@@ -287,9 +327,18 @@ def _texts(settings: Settings, ids: set[int]) -> list[tuple[int, str, str, str]]
         return [(doc.id, doc.title, doc.text, doc.content_hash) for doc in knowledge.documents(session, ids)]
 
 
-def _sign(settings: Settings, body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(signing_key(settings), canonical, hashlib.sha256).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _body_digest(body: dict) -> str:
+    return _sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _remove_files(folder: Path) -> None:
+    for name in (MANIFEST_FILE, INDEX_FILE, CHUNKS_FILE, *LEGACY_FILES):
+        (folder / name).unlink(missing_ok=True)
+    _cache.pop(str(folder.resolve()), None)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -6,9 +6,9 @@ lives in Redis so every web and worker process sees it at once.
 
 from __future__ import annotations
 
-from multisms.config import Settings
+from multisms.config import AUTO_REPLY_MODES, Settings
 
-MODES = ("off", "template", "ai")
+MODES = AUTO_REPLY_MODES
 MODE_KEY = "multisms:auto-reply-mode"
 
 

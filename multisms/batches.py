@@ -39,6 +39,22 @@ BATCH_MOVES: dict[str, frozenset[str]] = {
 `completed` batch becomes `completed_with_errors` when a failure is reported after it finished.
 `scheduled` waits for its time (a send-later, or recipients in quiet hours) and then becomes `pending`."""
 
+FINISHED = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
+"""Batch statuses after which nothing more is sent (a retry starts the batch again)."""
+
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit integers (PostgreSQL `integer`): a larger one cannot exist, so it is never looked up."""
+
+
+def parse_id(text: str) -> int | None:
+    """`12` or `#12` as people type an id; None when it is not one that could exist."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        return None
+    value = int(digits)
+    return value if 1 <= value <= MAX_ID else None
+
+
 RETRYABLE_RECIPIENT = frozenset({"failed", "undelivered"})
 """Recipients a retry may send again; `invalid` and `opted_out` never, delivered never."""
 

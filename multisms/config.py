@@ -25,6 +25,9 @@ DEFAULT_MAX_RECIPIENTS = 250
 CONSOLE_SENDER = "CONSOLE"
 """Sender shown for messages printed by the console gateway (no Twilio configured)."""
 
+AUTO_REPLY_MODES = ("off", "template", "ai")
+"""How incoming texts are answered: not at all, with AUTO_REPLY_TEMPLATE, or by the AI."""
+
 MAX_BODY_CHARS = 1600
 """Twilio refuses longer message bodies."""
 
@@ -67,8 +70,6 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     knowledge_dir: str = "data/knowledge"
     """Where each process keeps its FAISS index (a cache: rebuilt from the database when missing)."""
-    knowledge_index_key: str | None = None
-    """Signs the index files; unset → SECRET_KEY, then OPENAI_API_KEY. Files signed with another key are rebuilt."""
     ai_min_score: float = 0.35
     """Cosine similarity the best excerpt needs before the model is asked; below it a person answers."""
     ai_top_k: int = 4
@@ -123,7 +124,7 @@ class Settings(BaseSettings):
     slack_approvals_channel: str | None = None
     """Where big batches ask for approval; unset → SLACK_INBOX_CHANNEL, then the batch's own channel."""
     conversation_window_hours: float = 72
-    auto_reply_mode: Literal["off", "template", "ai"] = "off"
+    auto_reply_mode: Literal[AUTO_REPLY_MODES] = "off"
     auto_reply_template: str = "Thanks for your message! Someone from our team will get back to you soon."
     auto_reply_window_minutes: float = 60
     inbound_help_text: str = "You are receiving texts from our team. Reply STOP to opt out, START to opt back in."

@@ -26,7 +26,8 @@ from sqlalchemy import and_, or_, select, update
 from multisms.batches import AWAITING_RECEIPT, RECIPIENT_RANK, batch_outcome
 from multisms.config import Settings
 from multisms.db import session_scope
-from multisms.gateway import GatewayError, SendResult, SmsGateway
+from multisms.errors import GatewayError
+from multisms.gateway import SendResult, SmsGateway
 from multisms.models import Batch, Recipient, utcnow
 from multisms.storage import (
     advance_recipient,

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from multisms import intake, scheduling
+from multisms.batches import MAX_ID
 from multisms.config import Settings
 from multisms.errors import InvalidTransition, NotFound
 from multisms.models import Batch, Reminder, ReminderRun
@@ -21,7 +22,7 @@ DECIDED = {"approved": "was already approved", "dropped": "was dropped", "expire
 
 
 def get_run(session: Session, run_id: int) -> ReminderRun:
-    run = session.get(ReminderRun, run_id) if 1 <= run_id < 2**31 else None
+    run = session.get(ReminderRun, run_id) if 1 <= run_id <= MAX_ID else None
     if run is None or session.get(Reminder, run.reminder_id).kind != "digest":
         raise NotFound(f"No digest draft #{run_id}.")
     return run

@@ -84,3 +84,38 @@ class ForgetKeyUnusable(MultiSmsError):
 
 class SendInFlight(MultiSmsError):
     """A text to this number is being handed to Twilio right now; the request can be repeated in a moment."""
+
+
+class GatewayError(MultiSmsError):
+    """The SMS provider refused or could not be reached.
+
+    `retryable` is True for rate limits, server errors and connection failures, where the
+    same request may succeed later; `ambiguous` is True when the request may have reached
+    the provider (a read timeout), so a resend must first check it was not delivered.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None,
+                 retryable: bool = False, ambiguous: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.retryable = retryable
+        self.ambiguous = ambiguous
+
+
+class TimeProblem(MultiSmsError, ValueError):
+    """A time that cannot be used; the message says why, in words a person can act on.
+    (A ValueError too: pydantic turns it into a field error when a setting or request holds it.)"""
+
+
+class NoWorker(MultiSmsError):
+    """No worker is running, so a queued job would wait for nobody."""
+
+
+class UnreadableDocument(MultiSmsError, ValueError):
+    """The file is not a kind we read, is too big, or has no text in it; the message says which."""
+
+
+class EmbeddedRedisUnavailable(MultiSmsError):
+    """REDIS_URL is unset and the embedded Redis of local runs cannot start; the message says what to do."""

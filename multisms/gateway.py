@@ -24,6 +24,7 @@ from twilio.rest import Client
 
 from multisms.batches import MESSAGING_SERVICE_SID
 from multisms.config import Settings
+from multisms.errors import GatewayError
 from multisms.numbers import mask
 
 log = logging.getLogger(__name__)
@@ -56,24 +57,6 @@ class Listing:
     messages: list[SendResult]
     complete: bool
     pages: int
-
-
-class GatewayError(Exception):
-    """The provider refused or could not be reached.
-
-    `retryable` is True for rate limits, server errors and connection failures, where the
-    same request may succeed later; `ambiguous` is True when the request may have reached
-    the provider (a read timeout), so a resend must first check it was not delivered.
-    """
-
-    def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None,
-                 retryable: bool = False, ambiguous: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.http_status = http_status
-        self.retryable = retryable
-        self.ambiguous = ambiguous
 
 
 class SmsGateway(Protocol):

@@ -31,6 +31,9 @@ EXTRA_FIELDS = ("batch_id", "recipient_id", "job_id")
 
 PREFORMATTED_LOGGERS = frozenset({"gunicorn.access"})
 """Loggers whose messages are already `key=value` pairs (gunicorn.conf.py's access_log_format)."""
+CHATTY_LOGGERS = ("twilio.http_client",)
+"""Libraries that log every request at INFO (headers, query strings): WARNING and above only, which
+keeps numbers out of the logs and a worker sending hundreds of texts a second off its CPU."""
 
 _OURS = "_multisms_handler"
 
@@ -103,6 +106,8 @@ def configure_logging(level: str = "INFO") -> logging.Handler:
     handler.addFilter(MaskPhoneNumbers())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler
 
 

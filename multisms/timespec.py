@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 
+from multisms.errors import TimeProblem
+
 _REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)
 """Any fixed moment: a cron expression that has no occurrence after it has none at all."""
 MAX_AHEAD = timedelta(days=366)
@@ -41,10 +43,6 @@ _DAY_ALIASES = {**{name: name for name in DAYS}, **{name[:3]: name for name in D
 _GROUPS = {"day": "*", "weekday": "1-5", "weekend": "0,6"}
 _EVERY = re.compile(r"^(?:every\s+)?(?P<days>.+?)\s+at\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?$", re.I)
 _PLAIN_CRON = re.compile(r"^(?P<minute>\d{1,2}) (?P<hour>\d{1,2}) \* \* (?P<dow>\*|1-5|0,6|[0-6](?:,[0-6])*)$")
-
-
-class TimeProblem(ValueError):
-    """A time that cannot be used; the message says why, in words a person can act on."""
 
 
 @dataclass(frozen=True)

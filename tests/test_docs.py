@@ -12,7 +12,7 @@ import pytest
 from bot.commands.registry import HELP_LINES
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("docs/user-guide.md", "docs/operations.md", "docs/api.md")
+DOCS = ("docs/user-guide.md", "docs/operations.md", "docs/development.md", "docs/api.md")
 _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -52,3 +52,29 @@ def test_user_guide_shows_every_slack_command_with_an_example():
     verbs = {line.split(" ", 1)[0] for line, _ in HELP_LINES}
     missing = sorted(verb for verb in verbs if not re.search(rf"/multisms {re.escape(verb)}\b", guide))
     assert missing == [], "document these commands in docs/user-guide.md"
+
+
+def _layout_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Layout")
+    end = readme.find("\n## ", start + 1)
+    return readme[start:end if end != -1 else len(readme)]
+
+
+@pytest.mark.parametrize("package", ["multisms", "jobs", "bot", "bot/commands", "bot/blocks", "webhooks",
+                                     "webhooks/api", "webhooks/panel"])
+def test_the_readme_layout_names_every_module(package):
+    """A newcomer finds a feature by its name in the README: every module there is named."""
+    layout = _layout_block()
+    modules = sorted(path.stem for path in (ROOT / package).glob("*.py") if not path.stem.startswith("_"))
+    modules += sorted(path.name for path in (ROOT / package).iterdir()
+                      if path.is_dir() and (path / "__init__.py").exists())
+    missing = [name for name in modules if not re.search(rf"\b{re.escape(name)}\b", layout)]
+    assert missing == [], f"README.md's layout section does not name {missing} of {package}/"
+
+
+def test_the_development_guide_table_names_every_top_level_folder():
+    guide = (ROOT / "docs/development.md").read_text()
+    folders = sorted(path.name for path in ROOT.iterdir() if path.is_dir() and (path / "__init__.py").exists())
+    missing = [name for name in folders if f"`{name}/`" not in guide]
+    assert missing == [], f"docs/development.md's layout table does not name {missing}"

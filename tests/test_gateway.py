@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from multisms.gateway import ConsoleGateway, GatewayError, TwilioGateway, make_gateway
+from multisms.errors import GatewayError
+from multisms.gateway import ConsoleGateway, TwilioGateway, make_gateway
 
 
 def test_console_gateway_is_used_without_twilio_credentials(configure):

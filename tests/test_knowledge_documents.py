@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.documents import CHUNK_CHARS, UnreadableDocument, load_bytes, load_folder, split
+from knowledge.documents import CHUNK_CHARS, load_bytes, load_folder, split
+from multisms.errors import UnreadableDocument
 from multisms.knowledge import content_hash, title_for
 
 

@@ -1,9 +1,8 @@
-"""The FAISS index: incremental rebuilds, surviving a restart, and refusing files the app did not write."""
+"""The FAISS index: incremental rebuilds, surviving a restart, no pickle, and rebuilding files that do not match."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import pickle
@@ -102,8 +101,29 @@ def built(ai_settings, openai_api):
     return settings, Path(settings.knowledge_dir)
 
 
+def test_the_index_is_saved_and_loaded_without_pickle(ai_settings, openai_api, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle used by the knowledge index")
+
+    for name in ("load", "loads", "dump", "dumps", "Pickler", "Unpickler"):
+        monkeypatch.setattr(pickle, name, forbidden)
+    settings = ai_settings()
+    parking = add_document(settings, *PARKING)
+    add_document(settings, *REFUNDS)
+    kindex.ensure_current(settings)
+    kindex._cache.clear()  # as in a new process
+
+    index = kindex.load(settings)
+    [best] = index.search("Is parking free?", 1)
+    assert (best.document_id, best.title, best.text) == (parking, PARKING[0], PARKING[1])
+    folder = Path(settings.knowledge_dir)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        kindex.CHUNKS_FILE, kindex.INDEX_FILE, kindex.MANIFEST_FILE]
+    assert json.loads((folder / kindex.MANIFEST_FILE).read_text())["body"]["format"] == kindex.FORMAT
+
+
 class Payload:
-    """Unpickling this creates a file: proof that a refused index was never unpickled."""
+    """Unpickling this creates a file: proof that an old index was never unpickled."""
 
     def __init__(self, marker: Path):
         self.marker = str(marker)
@@ -112,45 +132,80 @@ class Payload:
         return (open, (self.marker, "w"))
 
 
-def write_foreign_index(folder: Path, marker: Path, *, key: str) -> None:
-    """An index made elsewhere (a backup, an upload): a malicious pickle with a manifest signed by another key."""
+def write_pickle_index(folder: Path, marker: Path) -> None:
+    """The files of an earlier version (LangChain's pickle + HMAC-signed manifest), here a malicious pickle."""
     data = pickle.dumps(Payload(marker))
     body = {"format": 1, "embedding_model": "text-embedding-3-small",
             "index_sha256": hashlib.sha256(data).hexdigest(), "documents": {"1": {"hash": "x", "title": "t",
                                                                                  "chunks": 1}}}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    derived = hmac.new(key.encode(), kindex.SIGNING_CONTEXT, hashlib.sha256).digest()
-    (folder / kindex.INDEX_FILE).write_bytes(data)
-    (folder / kindex.MANIFEST_FILE).write_text(json.dumps(
-        {"body": body, "hmac": hmac.new(derived, canonical, hashlib.sha256).hexdigest()}))
+    (folder / "index.faiss.pkl").write_bytes(data)
+    (folder / kindex.MANIFEST_FILE).write_text(json.dumps({"body": body, "hmac": "0" * 64}))
+    (folder / kindex.INDEX_FILE).unlink(missing_ok=True)
+    (folder / kindex.CHUNKS_FILE).unlink(missing_ok=True)
 
 
-def test_a_tampered_index_file_is_refused(built):
-    settings, folder = built
-    data = (folder / kindex.INDEX_FILE).read_bytes()
-    (folder / kindex.INDEX_FILE).write_bytes(data + b" ")
-    with pytest.raises(kindex.UntrustedIndex, match="not the file this app wrote"):
-        kindex.load(settings)
-
-
-def test_a_foreign_index_is_never_unpickled_and_is_rebuilt_from_the_database(built, tmp_path, openai_api, caplog):
+def test_an_old_pickle_index_is_rebuilt_from_the_database_once_never_loaded(built, tmp_path, openai_api, caplog):
     settings, folder = built
     marker = tmp_path / "unpickled"
-    write_foreign_index(folder, marker, key="someone-elses-key")
-    with pytest.raises(kindex.UntrustedIndex, match="not signed with this app's key"):
+    write_pickle_index(folder, marker)
+    with pytest.raises(kindex.UnusableIndex, match="pickle format of earlier versions"):
         kindex.load(settings)
-    (folder / kindex.MANIFEST_FILE).unlink()
-    with pytest.raises(kindex.UntrustedIndex, match="no signed manifest"):
+    (folder / "index.faiss.pkl").rename(folder / "elsewhere")
+    with pytest.raises(kindex.UnusableIndex, match="format 1, expected 2"):
         kindex.load(settings)
-    assert not marker.exists()
+    (folder / "elsewhere").rename(folder / "index.faiss.pkl")
 
-    write_foreign_index(folder, marker, key="someone-elses-key")
-    index, result = kindex.ensure_current(settings)  # a worker meeting such files: refuse, log, rebuild
+    openai_api.reset()
+    index, result = kindex.ensure_current(settings)  # a worker meeting such files: ignore, remove, rebuild
     assert not marker.exists()
     assert result.embedded_documents == 1 and index.search("Is parking free?", 1)[0].text == PARKING[1]
-    assert "refusing the knowledge index" in caplog.text
+    assert "ignoring the knowledge index on disk" in caplog.text
+    assert not (folder / "index.faiss.pkl").exists() and (folder / kindex.INDEX_FILE).exists()
+
     kindex._cache.clear()
-    assert kindex.load(settings).documents.keys() == {1}  # the rebuilt files are ours again
+    openai_api.reset()
+    _, again = kindex.ensure_current(settings)  # once: the rebuilt files are loaded next time
+    assert again.embedded_documents == 0 and openai_api.embedding_requests == []
+
+
+def flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def edit_manifest(path: Path) -> None:
+    manifest = json.loads(path.read_text())
+    manifest["body"]["documents"]["1"]["title"] = "Something else"
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda folder: flip_last_byte(folder / kindex.INDEX_FILE), "index.faiss is not the file the manifest lists"),
+    (lambda folder: flip_last_byte(folder / kindex.CHUNKS_FILE), "chunks.json is not the file the manifest lists"),
+    (lambda folder: edit_manifest(folder / kindex.MANIFEST_FILE), "does not match its own checksum"),
+    (lambda folder: (folder / kindex.MANIFEST_FILE).unlink(), "no manifest.json that vouches for them"),
+    (lambda folder: (folder / kindex.CHUNKS_FILE).unlink(), "chunks.json is missing"),
+], ids=["index", "chunks", "manifest", "no-manifest", "missing-chunks"])
+def test_files_that_do_not_match_their_manifest_are_refused_and_rebuilt(built, openai_api, change, reason):
+    settings, folder = built
+    change(folder)
+    with pytest.raises(kindex.UnusableIndex, match=reason):
+        kindex.load(settings)
+    openai_api.reset()
+    index, result = kindex.ensure_current(settings)
+    assert result.embedded_documents == 1 and index.search("Is parking free?", 1)[0].title == PARKING[0]
+    kindex._cache.clear()
+    assert kindex.load(settings).documents.keys() == {1}
+
+
+def test_scores_are_cosine_similarities(built, openai_api):
+    settings, _ = built
+    index = kindex.load(settings)
+    [same] = index.search(PARKING[1], 1)
+    assert same.score == pytest.approx(1.0, abs=1e-5)  # the document's own text: cosine 1
+    [unrelated] = index.search("zebra", 1)
+    assert -1.0 <= unrelated.score < 0.5
 
 
 def test_without_an_openai_key_the_index_is_unavailable_with_a_clear_message(configure, tmp_path):
@@ -198,4 +253,4 @@ def test_an_interrupted_rebuild_leaves_the_index_usable(ai_settings, openai_api,
     index, result = kindex.ensure_current(settings)  # the next job picks up from what is on disk
     assert result.embedded_documents == 2
     assert {hit.document_id for hit in index.search("refunds office opens", 10)} == {1, refunds, hours}
-    assert index.store.index.ntotal == 1 + 1 + len(split(HOURS[1]))
+    assert index.vectors.ntotal == len(index.chunks) == 1 + 1 + len(split(HOURS[1]))

@@ -102,6 +102,8 @@ def test_bundle_holds_what_production_needs_and_nothing_planted(project):
     shipped = files_under(project / "release/dist" / TAG)
     assert MUST_SHIP <= shipped
     assert not set(PLANTED) & shipped
+    lock = (project / "release/dist" / TAG / "requirements.txt").read_text()  # Heroku installs this lock as is
+    assert "rq==" in lock and "--hash=sha256:" in lock and "file:" not in lock
     never = ("data/", "X1_data/", ".venv/", "tests/", "standins/", "bench/")
     leaks = [name for name in shipped if name.startswith(never)
              or "/data/" in name or "/X1_data/" in name

@@ -33,7 +33,6 @@ from bot.blocks.primitives import (
     who,
 )
 from multisms.numbers import mask
-from multisms.storage import FINISHED_BATCH
 
 if TYPE_CHECKING:
     from multisms.batches import Validation
@@ -44,7 +43,7 @@ STATUS_LABELS = {
     "processing": "sending", "paused": "paused", "completed": "done", "completed_with_errors": "done, with errors",
     "failed": "failed", "cancelled": "cancelled", "scheduled": "scheduled",
 }
-FINISHED = FINISHED_BATCH
+
 """Statuses a batch does not leave (the domain's list)."""
 
 

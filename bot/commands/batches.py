@@ -7,7 +7,6 @@ UPDATEs, so two clicks can never send twice. Sends are queued only after the cha
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from bot.blocks.scheduling import slack_time
 from bot.commands.registry import Usage, button, command
 from bot.context import Announcement, Bot, Caller, Reply, refusal, say
 from multisms import controls, scheduling
+from multisms.batches import parse_id
 from multisms.errors import InvalidTransition
 from multisms.models import utcnow
 from multisms.permissions import Actor
@@ -27,16 +27,15 @@ from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 
 LIST_LIMIT = 10
-_BATCH_ID = re.compile(r"^#?(\d{1,18})$")
 
 
 def batch_number(verb: str, rest: str) -> int:
     """`12` or `#12`."""
-    match = _BATCH_ID.match(rest)
-    if not match:
+    batch_id = parse_id(rest)
+    if batch_id is None:
         given = f"“{rest}” is not a batch number" if rest else "Which batch? Add its number"
         raise Usage(f"{given} (the # you see in the preview, e.g. 12).", f"{verb} 12")
-    return int(match.group(1))
+    return batch_id
 
 
 def list_scope(verb: str, rest: str) -> str:

@@ -16,8 +16,10 @@ from bot.commands.file_links import slack_file_id
 from bot.commands.registry import Usage, button, command
 from bot.context import Bot, Caller, Reply, say
 from multisms import autoreply, conversations, knowledge
+from multisms.batches import parse_id
+from multisms.errors import NoWorker
 from multisms.numbers import mask
-from multisms.queues import KB_ADD_FILE, KB_ASK, KB_REBUILD, KB_SEARCH, JobKind, NoWorker, enqueue, wait_for_result
+from multisms.queues import KB_ADD_FILE, KB_ASK, KB_REBUILD, KB_SEARCH, JobKind, enqueue, wait_for_result
 
 LIST_LIMIT = 30
 SHELL_WAIT_SECONDS = 60
@@ -26,7 +28,6 @@ KB_ACTIONS = ("add", "list", "remove", "search", "gaps")
 KB_EXAMPLE = "kb add Parking is free for guests at the main entrance."
 
 _WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
-_DOCUMENT_ID = re.compile(r"^#?(\d{1,18})$")
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,10 @@ def read_kb(verb: str, rest: str) -> KbRequest:
     if action in ("list", "gaps"):
         return KbRequest(action)
     if action == "remove":
-        match = _DOCUMENT_ID.match(arg)
-        if not match:
+        document_id = parse_id(arg)
+        if document_id is None:
             raise Usage("Which document? Add its number from `kb list`.", "kb remove 3")
-        return KbRequest("remove", document_id=int(match.group(1)))
+        return KbRequest("remove", document_id=document_id)
     if not arg:
         raise Usage("Add the text (or a Slack file link) to add." if action == "add" else "Add the words to look for.",
                     KB_EXAMPLE if action == "add" else "kb search parking")

@@ -15,18 +15,19 @@ from bot.blocks.scheduling import reminder_list, scheduled_list, slack_time
 from bot.commands.registry import Usage, button, command, help_line
 from bot.context import Bot, Caller, Reply, say
 from multisms import digests, reminders, scheduling
-from multisms.errors import BatchRejected
+from multisms.batches import parse_id
+from multisms.errors import BatchRejected, TimeProblem
 from multisms.models import utcnow
 from multisms.numbers import split_entries
 from multisms.queues import SHOW_DIGEST_DECISION, enqueue
-from multisms.timespec import TimeProblem, describe, is_send_time, parse_schedule, resolve
+from multisms.timespec import describe, is_send_time, parse_schedule, resolve
 
 RECURRING_ACTIONS = ("add", "list", "pause", "resume", "delete")
 REMIND_EXAMPLE = "remind add every weekday at 9:00 | +48600123456 | Stand-up in 15 minutes!"
 DIGEST_EXAMPLE = "digest add every friday at 16:00 | +48600123456 | <this week's news, pasted here>"
 RESCHEDULE_EXAMPLE = "reschedule 12 at 2026-12-01 09:00"
 
-_ID_AND_REST = re.compile(r"^#?(\d{1,9})(?:\s+(.*))?$", re.DOTALL)
+_ID_AND_REST = re.compile(r"^(#?\d+)(?:\s+(.*))?$", re.DOTALL)
 _WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 help_line("send <numbers> | <message> at 2026-12-01 09:00",
@@ -61,13 +62,13 @@ def read_schedule(verb: str, rest: str) -> None:
 
 def read_move(verb: str, rest: str) -> Move:
     match = _ID_AND_REST.match(rest)
-    if not match:
+    if not match or parse_id(match.group(1)) is None:
         raise Usage("Which batch, and when? Give its number and the new time.", RESCHEDULE_EXAMPLE)
     when = " ".join((match.group(2) or "").split())
     if not is_send_time(when):
         shown = f"“{when[:40]}” is not a time I can read" if when else "Add the new time"
         raise Usage(f"{shown}: `at 2026-12-01 09:00`, `at 9:00`, `in 2h` or `now`.", RESCHEDULE_EXAMPLE)
-    return Move(int(match.group(1)), when)
+    return Move(parse_id(match.group(1)), when)
 
 
 def read_recurring(verb: str, rest: str) -> Recurring:
@@ -80,9 +81,9 @@ def read_recurring(verb: str, rest: str) -> Recurring:
         return Recurring(verb, "list")
     if action != "add":
         match = _ID_AND_REST.match(tail)
-        if not match or match.group(2):
+        if not match or match.group(2) or parse_id(match.group(1)) is None:
             raise Usage(f"Which one? Add its number (from `{verb} list`).", f"{verb} {action} 3")
-        return Recurring(verb, action, reminder_id=int(match.group(1)))
+        return Recurring(verb, action, reminder_id=parse_id(match.group(1)))
     parts = [part.strip() for part in tail.split("|", 2)]
     what = "source text" if verb == "digest" else "message"
     if len(parts) < 3 or not all(parts):

@@ -19,10 +19,11 @@ from bot.context import Bot, Caller, Reply
 from multisms import intake
 from multisms.batches import Validation
 from multisms.config import Settings
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.quiet_hours import plan
 from multisms.ratelimit import estimated_seconds
-from multisms.timespec import TimeProblem, resolve, split_send_time
+from multisms.timespec import resolve, split_send_time
 
 SEND_EXAMPLE = "send +48600123456, +48600123457 | Hello from the team!"
 LATER_EXAMPLE = "send +48600123456 | Hello at 2026-12-01 09:00"

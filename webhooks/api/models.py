@@ -24,10 +24,11 @@ from pydantic_core import PydanticCustomError
 
 from multisms import models as rows
 from multisms.batches import Validation as ValidationResult
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.reminders import MAX_SOURCE_CHARS
 from multisms.storage import BatchCounts
-from multisms.timespec import TimeProblem, describe, parse_instant
+from multisms.timespec import describe, parse_instant
 
 MAX_PAGE = 200
 

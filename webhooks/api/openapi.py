@@ -18,7 +18,7 @@ from flask import Flask, Response, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from multisms.storage import MAX_ID
+from multisms.batches import MAX_ID
 from webhooks.api.errors import MEANINGS, invalid, invalid_input
 from webhooks.api.models import Error
 

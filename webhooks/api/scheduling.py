@@ -10,9 +10,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 from multisms import digests, reminders, scheduling
+from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.storage import batch_counts
-from multisms.timespec import TimeProblem, parse_schedule, zone_of
+from multisms.timespec import parse_schedule, zone_of
 from webhooks import resources
 from webhooks.api.errors import ApiError, invalid, rejected_as
 from webhooks.api.models import (

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from multisms.batches import FINISHED
 from multisms.config import Settings
 from multisms.models import Batch, Recipient
-from multisms.storage import FINISHED_BATCH, BatchCounts
+from multisms.storage import BatchCounts
 
 STATUS_LABELS = {
     "draft": "Draft", "awaiting_approval": "Awaiting approval", "pending": "Queued", "processing": "Sending",
@@ -45,7 +46,7 @@ def batch_row(batch: Batch, counts: BatchCounts) -> dict:
     body = batch.body if len(batch.body) <= 80 else batch.body[:79] + "…"
     return {
         "id": batch.id, "status": batch.status, "status_label": label(batch.status),
-        "finished": batch.status in FINISHED_BATCH, "body_preview": body, "error": batch.error or "",
+        "finished": batch.status in FINISHED, "body_preview": body, "error": batch.error or "",
         "created_at": when(batch.created_at), "created_by": batch.created_by,
         "total": counts.total, "success": counts.success, "failure": counts.failure,
         "invalid": counts.invalid, "delivered": counts.delivered, "undelivered": counts.undelivered,

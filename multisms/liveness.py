@@ -60,7 +60,10 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=self.beat * 2)
-        self.connection.delete(alive_key(self.identity), owner_key(self.batch_id))
+        self.connection.delete(alive_key(self.identity))
+        owner = self.connection.get(owner_key(self.batch_id))
+        if owner is not None and owner.decode() == self.identity:  # another run of a big batch may hold it now
+            self.connection.delete(owner_key(self.batch_id))
 
     def _run(self) -> None:
         while not self._stop.wait(self.beat):
