@@ -151,6 +151,8 @@ def test_lists_and_contacts_are_removed_without_touching_what_was_sent(api, sett
     assert removed.json["removed"]["name"] == "kierowcy" and removed.json["removed"]["members"] == 3
     assert gone.status_code == 404 and "No list named" in gone.json["error"]
     assert contact.json == {"number": LUCJA, "name": "Łucja"}
+    assert api("delete", "/api/lists/day%00").status_code == 404  # no stored name has a control character
+    assert api("get", "/api/contacts?list=%00").status_code == 404
     assert not_a_number.status_code == 400 and not_a_number.json["problems"][0]["field"] == "number"
     assert api("get", "/api/contacts?list=day").json["total"] == 0
     assert batches(settings) == 1

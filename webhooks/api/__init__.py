@@ -15,8 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from webhooks import resources
 from webhooks.api import batches, contacts, errors, optouts, scheduling
-from webhooks.api.models import OpenApiDocument
-from webhooks.api.openapi import build_document, operation
+from webhooks.api.openapi import OpenApiDocument, build_document, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 for resource in (batches, scheduling, optouts, contacts):

@@ -53,7 +53,7 @@ def import_contacts(query: ImportQuery):
 
 
 @bp.get("/contacts")
-@operation("The people in a list, in the order they joined", query=ContactQuery,
+@operation("The people in a list, in the order they joined", query=ContactQuery, errors=(404,),
            responses={200: (ContactPage, "A page of the list's contacts, with their opt-out state")})
 def contacts(query: ContactQuery):
     items, total = list_members(resources.db(), query.list_name, limit=query.limit, offset=query.offset)

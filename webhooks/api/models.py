@@ -8,7 +8,7 @@ another. Response field names are the old app's, which its API clients know.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
-    RootModel,
     WithJsonSchema,
     model_validator,
 )
@@ -396,7 +395,3 @@ class Health(BaseModel):
     status: Literal["ok", "unhealthy"]
     checks: dict[str, HealthCheck]
     failing: list[str] = Field(default_factory=list)
-
-
-class OpenApiDocument(RootModel[dict[str, Any]]):
-    """This document (OpenAPI 3.1)."""

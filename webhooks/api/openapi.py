@@ -13,9 +13,10 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, Response, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from multisms.batches import MAX_ID
@@ -27,6 +28,10 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 INFO = {"title": "multisms API", "version": "1.0.0",
         "description": "Create and follow bulk SMS batches. Bearer token: API_TOKEN."}
 _PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """This document (OpenAPI 3.1)."""
 
 Documented = type[BaseModel] | tuple[type[BaseModel], str] | str
 """A response model, or a model and what the response means here (default: the model's docstring);
