@@ -3,6 +3,7 @@ small, and settings are read in one place."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,13 @@ def test_the_import_contracts_hold(monkeypatch):
     """Dependency direction, no SQL or RQ in bot/, jobs take only blocks and the client from bot/,
     bench/ takes nothing from tests/, no cycles (lazy imports included): pyproject.toml lists them."""
     monkeypatch.chdir(ROOT)
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+    enabled = [logger for logger in logging.Logger.manager.loggerDict.values()
+               if isinstance(logger, logging.Logger) and not logger.disabled]
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+    finally:  # import-linter's dictConfig disables every logger that exists, which later tests read
+        for logger in enabled:
+            logger.disabled = False
 
 
 @pytest.mark.parametrize("package", PACKAGES)
