@@ -210,3 +210,13 @@ def test_the_form_offers_the_lists_and_sends_to_the_picked_one(slack, slack_api,
 
     preview = readable(eventually(lambda: slack_api.calls("chat.postEphemeral"))[0])
     assert "*3 recipients*" in preview and "From list *x*" in preview and "Cześć Łucja" in preview
+
+
+def test_help_lists_contacts_personal_texts_forget_and_reports(slack):
+    shown = readable(slack.command("help"))
+
+    for usage in ("contacts import <list> <Slack file link>", "contacts lists", "contacts list <name>",
+                  "contacts remove <name>", "send list:<name> <numbers> | Hi {name|there}", "forget <number>",
+                  "unforget <number>", "report <id>"):
+        assert f"/multisms {usage}" in shown, usage
+

@@ -140,3 +140,20 @@ def test_the_batch_page_in_the_panel_links_its_report(make_client, settings, twi
     assert 'href="/panel/batches/1/report.csv" download>Download report (CSV)</a>' in page.text
     assert download.mimetype == "text/csv" and opens_safely(rows_of(download.data))
     assert [row[0] for row in rows_of(download.data)[1:]] == [f"'{GOOD}", f"'{WRONG}"]
+
+
+def test_the_terminal_chat_saves_the_full_report_where_it_runs(settings, twilio_api, run_jobs, tmp_path, monkeypatch):
+    from bot.commands import parse, run
+    from bot.context import Bot, Caller
+    from tests.contact_helpers import send_now
+
+    batch_id = send_now(settings, f"{GOOD} {WRONG}", "Hi")
+    run_jobs()
+    monkeypatch.chdir(tmp_path)
+
+    answer = run(Bot(settings, prefix=""), Caller.shell(settings), parse(f"report {batch_id}"))
+
+    saved = tmp_path / f"batch-{batch_id}-report.csv"
+    assert str(saved) in answer.text
+    assert [row[0] for row in rows_of(saved.read_bytes())[1:]] == [f"'{GOOD}", f"'{WRONG}"]
+
