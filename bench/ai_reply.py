@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--model-ms", type=float, default=300)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ai-"))

@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--inbound-rate", type=float, default=50)
     parser.add_argument("--status-rate", type=float, default=50)
     parser.add_argument("--database-url")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
     rates = {"slash commands": args.slash_rate, "inbound SMS": args.inbound_rate, "status callbacks": args.status_rate}
 

@@ -35,7 +35,6 @@ from multisms.db import migrate  # noqa: E402
 from standins.signing import SIGNING_SECRET, signed_headers, slash_body  # noqa: E402
 from standins.slack_api import SlackStandIn  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
 NUMBERS = ", ".join(f"+48600{100000 + i}" for i in range(250))
 SEND = f"send {NUMBERS} | Hello from the slash_ack bench"
 WARM_UP = 10
@@ -54,10 +53,10 @@ class TimedSlack(SlackStandIn):
         return super().handle(req)
 
 
-def start_web(workdir: Path, slack: SlackStandIn, port: int) -> subprocess.Popen:
+def start_web(workdir: Path, slack: SlackStandIn, port: int, redis_url: str) -> subprocess.Popen:
     database = f"sqlite:///{workdir / 'bench.db'}"
     migrate(database)
-    env = {"DATABASE_URL": database, "REDIS_URL": REDIS_URL,
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_url,
            "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "MULTISMS_ALLOWED_USERS", "MULTISMS_ALLOWED_CHANNELS"):
         os.environ.pop(name, None)
@@ -88,11 +87,12 @@ def measure(session: requests.Session, url: str, slack: TimedSlack, text: str, c
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=200, help="commands of each kind (default 200)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
-    Redis.from_url(REDIS_URL).flushdb()
+    Redis.from_url(args.redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp, TimedSlack() as slack:
         port = free_port()
-        web = start_web(Path(tmp), slack, port)
+        web = start_web(Path(tmp), slack, port, args.redis_url)
         try:
             url = f"http://127.0.0.1:{port}/slack/events"
             with requests.Session() as session:
@@ -101,7 +101,7 @@ def main() -> None:
         finally:
             web.terminate()
             web.wait(10)
-            Redis.from_url(REDIS_URL).flushdb()
+            Redis.from_url(args.redis_url).flushdb()
     report(args.count, send, baseline)
 
 

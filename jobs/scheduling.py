@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from jobs import approvals
 from multisms import digests, reminders, scheduling
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
@@ -52,7 +53,8 @@ def due_work(settings: Settings, connection, now: datetime | None = None) -> dic
         expired = digests.expire(session, now)
     for run_id in expired:
         enqueue(connection, SHOW_DIGEST_DECISION, run_id)
-    return {"started": started, "parked": parked, "runs": ran, "expired": expired}
+    asked = approvals.queue_missing(settings, connection, now)
+    return {"started": started, "parked": parked, "runs": ran, "expired": expired, "asked": asked}
 
 
 def start_due(settings: Settings, connection, batch_ids: list[int], now: datetime) -> list[int]:

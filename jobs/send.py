@@ -41,7 +41,7 @@ from multisms.queues import SEND, enqueue, enqueue_progress, redis_connection
 from multisms.quiet_hours import send_window
 from multisms.ratelimit import SendPacer
 from multisms.segments import analyze
-from multisms.storage import get_batch, move_batch, opted_out_among
+from multisms.storage import get_batch, move_batch
 from multisms.twilio_errors import BLOCKING, TWILIO_TO_RECIPIENT, describe, recipient_status_for
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ WATCH_SECONDS = 0.5
 """How often a run re-reads its batch's status: a cancel or pause stops the sends within about this long."""
 BLOCKED_CHECK_SECONDS = 5
 """How often a run counts filtering reported later by status callbacks (its own refusals are counted at once)."""
-CLAIM_GROUP = 20
+CLAIM_GROUP = 40
 """Recipients claimed per statement. A run holds at most this many claimed-but-unsent recipients
 beyond those in flight, so a crash leaves at most MULTI_SMS_CONCURRENCY + 2 × CLAIM_GROUP claims
 per run for recovery to look up (one Twilio list request each)."""
@@ -143,11 +143,10 @@ class BatchRun:
         while not self.stopped():
             with session_scope(self.settings.database_url) as session:
                 group = claims.claim_group(session, self.batch_id, self.identity, CLAIM_GROUP, utcnow())
-                blocked = opted_out_among(session, [claimed.number for claimed in group])
             if not group:
                 return
             for claimed in group:
-                if claimed.number in blocked:  # STOP may arrive after the batch was created
+                if claimed.opted_out:  # STOP may arrive after the batch was created
                     self.writer.add(Outcome(claimed.recipient_id, claimed.number, self._text(claimed), "opted_out",
                                             error_message="opted out before sending"))
                 elif claimed.body == ERASED:  # the number was forgotten on request: a retry must not text it

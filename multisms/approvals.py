@@ -10,11 +10,13 @@ approve, so such a batch is refused at once, naming the setting.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from multisms.batches import Validation
 from multisms.config import Settings
 from multisms.errors import BatchRejected
 from multisms.models import Batch, Recipient, utcnow
@@ -42,6 +44,16 @@ def check_possible(settings: Settings, batch: Batch, recipients: int) -> None:
     raise BatchRejected([{"field": "recipients", "message": (
         f"{recipients} recipients is more than MULTI_SMS_APPROVAL_THRESHOLD ({settings.multi_sms_approval_threshold}),"
         f" so a second person must approve it in Slack, but {where}. Send a smaller batch or set that up.")}])
+
+
+def vet(settings: Settings, validation: Validation, *, channel: str | None = None) -> Validation:
+    """The validation, plus the problem `check_possible` finds for a batch from `channel` (None: the
+    REST API or the web panel), so previews and dry runs show it and `intake.submit` refuses it."""
+    try:
+        check_possible(settings, Batch(slack_channel=channel), len(validation.recipients))
+    except BatchRejected as exc:
+        return replace(validation, problems=(*validation.problems, *exc.problems))
+    return validation
 
 
 def hold(session: Session, settings: Settings, batch: Batch) -> bool:

@@ -15,20 +15,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from multisms.batches import RECIPIENT_RANK
-from multisms.models import Message, Recipient, utcnow
+from multisms.models import Message, OptOut, Recipient, utcnow
 
 
 @dataclass(frozen=True)
 class Claimed:
-    """A recipient this run may text: its number and its own text (None: the batch's)."""
+    """A recipient this run claimed: its number, its own text (None: the batch's), and whether the
+    number opted out since the batch was made (a STOP can arrive any time: it is honoured here)."""
 
     recipient_id: int
     number: str
     body: str | None
+    opted_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def claim_group(session: Session, batch_id: int, worker: str, size: int, now: da
         .where(Recipient.id.in_(due.scalar_subquery()), Recipient.status == "pending")
         .values(status="sending", claimed_by=worker, claimed_at=now, status_at=now, updated_at=now,
                 attempts=Recipient.attempts + 1)
-        .returning(Recipient.id, Recipient.number_normalized, Recipient.body)
+        .returning(Recipient.id, Recipient.number_normalized, Recipient.body,
+                   exists().where(OptOut.number == Recipient.number_normalized))
     ).all()
     return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.recipient_id)
 

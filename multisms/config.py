@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     contacts_import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
     default_region: str | None = None
     multi_sms_mps: float | None = None
-    multi_sms_concurrency: int = 16
+    multi_sms_concurrency: int = 64
+    """Requests to Twilio in flight per worker (README, "How sending works", says why 64)."""
     multi_sms_approval_threshold: int | None = None
     """Batches with more recipients than this wait for a second person's approval in Slack."""
     multi_sms_approval_hours: float = 24
@@ -129,6 +130,9 @@ class Settings(BaseSettings):
     auto_reply_window_minutes: float = 60
     inbound_help_text: str = "You are receiving texts from our team. Reply STOP to opt out, START to opt back in."
     panel_password: str | None = None
+    trusted_proxies: int = 0
+    """How many proxies in front of the web process add to X-Forwarded-For (Heroku's router: 1). Client
+    addresses (the panel's login limit) come from that many hops back; more entries could be forged."""
     secret_key: str | None = None
     """Signs panel sessions; unset → derived from PANEL_PASSWORD so every web worker agrees."""
     forget_key: str | None = None
@@ -176,6 +180,13 @@ class Settings(BaseSettings):
         if number <= 0:
             raise ValueError("must be greater than 0")
         return number
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _hops(cls, count: int) -> int:
+        if not 0 <= count <= 10:
+            raise ValueError("TRUSTED_PROXIES must be 0–10: the number of proxies that add to X-Forwarded-For")
+        return count
 
     @field_validator("default_region")
     @classmethod

@@ -73,15 +73,23 @@ class SmsGateway(Protocol):
 class TwilioGateway:
     """The Twilio Messages API through the official SDK, with timeouts and a pooled session."""
 
-    def __init__(self, settings: Settings, *, pool_size: int = 32):
+    def __init__(self, settings: Settings):
         http_client = TwilioHttpClient(timeout=settings.twilio_timeout_seconds)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        http_client.session.mount("https://", adapter)
-        http_client.session.mount("http://", adapter)
+        session = http_client.session
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(settings.multi_sms_concurrency, 4))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
         self.validity_period = settings.multi_sms_validity_seconds
         if settings.twilio_api_base_url:
             self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+        # Proxy and CA settings from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE…) are read once
+        # here instead of on every request: at hundreds of sends a second that lookup is a fifth of
+        # the SDK's CPU time.
+        found = session.merge_environment_settings(self.client.api.base_url, {}, None, None, None)
+        session.proxies.update(found["proxies"] or {})
+        session.verify = found["verify"]
+        session.trust_env = False
 
     def send(self, *, to: str, body: str, sender: str, status_callback: str | None = None,
              validity_seconds: int | None = None) -> SendResult:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, Retry, Worker
 from rq.job import Job, JobStatus
 
 from multisms import embedded_redis
@@ -67,6 +67,7 @@ KB_ASK = JobKind("jobs.knowledge.ask", "ai", 180)
 KB_SEARCH = JobKind("jobs.knowledge.search_excerpts", "ai", 180)
 WRITE_DIGEST = JobKind("jobs.digest.write_digest", "ai", 300)
 SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60)
+REQUEST_APPROVAL = JobKind("jobs.approvals.request", "default", 60)
 CONTACTS_IMPORT_FILE = JobKind("jobs.contacts.import_file", "default", 300)
 UPLOAD_REPORT = JobKind("jobs.contacts.upload_report", "default", 300)
 
@@ -132,3 +133,17 @@ def enqueue_progress(connection: Redis, batch_id: int, *, final: bool = False) -
     if not final and not connection.set(f"multisms:progress:{batch_id}", 1, nx=True, px=PROGRESS_INTERVAL_MS):
         return None
     return enqueue(connection, PROGRESS, batch_id, final)
+
+
+APPROVAL_REQUEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
+"""A Slack outage must not leave a big batch waiting unseen: the request is posted again for ~20 minutes."""
+
+
+def approval_request_job_id(batch_id: int) -> str:
+    return f"approval-request-{batch_id}"
+
+
+def enqueue_approval_request(connection: Redis, batch_id: int) -> Job:
+    """Ask in Slack for a second person to approve a batch now `awaiting_approval` (posted once)."""
+    return enqueue(connection, REQUEST_APPROVAL, batch_id, job_id=approval_request_job_id(batch_id),
+                   retry=APPROVAL_REQUEST_RETRY)

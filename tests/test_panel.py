@@ -9,63 +9,20 @@ import pytest
 
 from multisms.config import get_settings
 from multisms.db import session_scope
-from multisms.models import Batch, OptOut
+from multisms.models import OptOut
 from tests.conftest import API_TOKEN, TWILIO_FROM
+from tests.panel_helpers import NONCE, PASSWORD, Panel, stored, token_in
 from webhooks.app import create_app
 from webhooks.panel import auth as panel_auth
 from webhooks.panel.views import PUBLIC_ENDPOINTS
 
-PASSWORD = "correct horse battery staple"
 SERVICE = "MG" + "0" * 32
-_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-_NONCE = re.compile(r'name="nonce" value="([^"]+)"')
-
-
-class Panel:
-    """A logged-in browser, as far as the server can tell: cookies plus the form's CSRF token."""
-
-    def __init__(self, client):
-        self.client = client
-        self._token = None
-
-    def login(self, password: str = PASSWORD):
-        page = self.client.get("/panel/login")
-        response = self.client.post("/panel/login", data={"password": password, "csrf_token": token_in(page)})
-        self._token = None
-        return response
-
-    def token(self) -> str:
-        if self._token is None:
-            self._token = token_in(self.client.get("/panel/"))
-        return self._token
-
-    def post(self, path: str, **form):
-        return self.client.post(path, data={"csrf_token": self.token(), **form})
-
-    def preview(self, numbers: str, body: str, **form):
-        return self.post("/panel/preview", numbers=numbers, body=body, **form)
-
-    def confirm(self, numbers: str, body: str, **form):
-        """Preview, then press Confirm on what the preview rendered (its hidden fields and nonce)."""
-        page = self.preview(numbers, body, **form)
-        assert page.status_code == 200 and _NONCE.search(page.text), page.text
-        return self.post("/panel/confirm", nonce=_NONCE.search(page.text).group(1), numbers=numbers, body=body,
-                         **form)
-
-
-def token_in(response) -> str:
-    return _TOKEN.search(response.text).group(1)
 
 
 def summary(page: str) -> dict[str, str]:
     """The preview's `<dl>` as {term: value}, tags and extra spaces removed."""
     pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", page, re.S)
     return {term: " ".join(html.unescape(re.sub(r"<[^>]+>", "", value)).split()) for term, value in pairs}
-
-
-def stored(settings) -> list[Batch]:
-    with session_scope(settings.database_url) as session:
-        return session.query(Batch).order_by(Batch.id).all()
 
 
 @pytest.fixture
@@ -177,7 +134,7 @@ def test_confirm_stores_queues_and_the_history_follows_the_send(panel, settings,
 
 def test_confirm_validates_again_and_never_trusts_the_page(panel, settings, redis_conn):
     page = panel.preview("+48600123456", "Hi")
-    nonce = _NONCE.search(page.text).group(1)
+    nonce = NONCE.search(page.text).group(1)
     too_many = ",".join(f"+48600{100000 + i}" for i in range(251))
     response = panel.post("/panel/confirm", nonce=nonce, numbers=too_many, body="Hi")
     assert response.status_code == 422
@@ -190,7 +147,7 @@ def test_confirm_validates_again_and_never_trusts_the_page(panel, settings, redi
 
 def test_pressing_confirm_twice_sends_one_batch(panel, settings):
     page = panel.preview("+48600123456", "Once")
-    form = {"nonce": _NONCE.search(page.text).group(1), "numbers": "+48600123456", "body": "Once"}
+    form = {"nonce": NONCE.search(page.text).group(1), "numbers": "+48600123456", "body": "Once"}
     assert panel.post("/panel/confirm", **form).status_code == 302
     assert panel.post("/panel/confirm", **form).status_code == 302
     assert len(stored(settings)) == 1
@@ -288,15 +245,15 @@ def test_pages_forbid_inline_scripts_and_framing(panel):
     assert "<script>" not in response.text
 
 
-def test_confirm_with_the_queue_down_sends_nothing_and_says_so(make_client, settings):
+def test_with_redis_down_a_confirm_is_refused_and_nothing_is_sent(make_client, settings):
     user = Panel(make_client(PANEL_PASSWORD=PASSWORD))
     user.login()
     page = user.preview("+48600123456", "Hi")
     queue_down = create_app(get_settings().model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})).test_client()
     queue_down.set_cookie("multisms_panel", user.client.get_cookie("multisms_panel").value)
     response = queue_down.post("/panel/confirm", data={
-        "csrf_token": token_in(page), "nonce": _NONCE.search(page.text).group(1), "numbers": "+48600123456",
+        "csrf_token": token_in(page), "nonce": NONCE.search(page.text).group(1), "numbers": "+48600123456",
         "body": "Hi"})
     assert response.status_code == 503
-    assert "The send queue is unreachable, so nothing was sent." in response.text
+    assert "reach Redis" in response.text and "Nothing was sent or changed." in response.text
     assert stored(settings) == []

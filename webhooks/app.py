@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     refuse_old_app_database(settings.database_url)
     app = Flask(__name__, static_folder=None)  # the panel serves its own assets under /panel/static
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+    trust_proxies(app, settings.trusted_proxies)
     configure_logging(settings.log_level)
     resources.init_app(app, settings)
     app.register_blueprint(health.bp)
@@ -36,3 +36,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         log.warning("Twilio webhooks are off (503): %s Delivery statuses are polled instead.", twilio.UNVERIFIABLE)
     return app
 
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Believe X-Forwarded-For/-Proto only as far as TRUSTED_PROXIES proxies wrote them (Heroku's router: 1).
+
+    With 0 (`make run`, a host with nothing in front) the peer's own address is the client's, so a
+    made-up X-Forwarded-For cannot pick the address the panel's login limit counts against.
+    X-Forwarded-Host is never believed: Heroku's router passes on whatever the client sent.
+    """
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)

@@ -1,18 +1,24 @@
 """`/api/multi-sms/batches…`: create (or only check) a batch, list and read batches and their
 recipients, download a batch's delivery report, cancel, resume, retry and reschedule; the old
-app's routes and field names."""
+app's routes and field names.
+
+A batch over MULTI_SMS_APPROVAL_THRESHOLD is stored as `awaiting_approval` (202) and posted in
+Slack for a second person. The API token names nobody, so there is no approve route here.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import Blueprint, Response
+from redis.exceptions import RedisError
 
-from multisms import controls, intake, scheduling
+from multisms import approvals, controls, intake, scheduling
 from multisms.batches import Validation as ValidationResult
 from multisms.config import Settings
 from multisms.models import utcnow
-from multisms.queues import enqueue_send
+from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
 from multisms.quiet_hours import plan
 from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
@@ -35,26 +41,38 @@ from webhooks.api.models import (
 )
 from webhooks.api.openapi import operation
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("batches", __name__, url_prefix="/multi-sms/batches")
 
 
 @bp.post("")
 @operation("Validate and queue a batch (or only validate with dry_run)", body=CreateBatch, errors=(422,), responses={
     201: (CreatedBatch, "Created and queued (or `scheduled` until `scheduled_at`)"),
-    200: (DryRun, "dry_run result")})
+    202: (CreatedBatch, "Created; more recipients than MULTI_SMS_APPROVAL_THRESHOLD, so it waits as "
+                        "`awaiting_approval` until a second person approves it in Slack (the API cannot)"),
+    200: (DryRun, "dry_run result")},
+    description="422 also when the batch would need an approval nobody could give (Slack not configured, "
+                "or no SLACK_APPROVALS_CHANNEL / SLACK_INBOX_CHANNEL to ask in).")
 def create_batch(body: CreateBatch):
     settings, session = resources.settings(), resources.db()
     numbers = body.recipients if body.recipients is not None else body.numbers or ""
-    checked = intake.check(session, settings, body=body.body, numbers=numbers, sender=body.sender, lists=body.lists)
+    checked = approvals.vet(settings, intake.check(session, settings, body=body.body, numbers=numbers,
+                                                   sender=body.sender, lists=body.lists))
     validation, quiet = Validation.of(checked), _quiet_hours(settings, checked, body.scheduled_at)
     if body.dry_run:
         return DryRun(validation=validation, quiet_hours=quiet)
     with rejected_as("Batch rejected.", validation=validation):
         batch = intake.submit(session, checked, created_by="api", confirmed=True)
-    batch.scheduled_at = body.scheduled_at
+        batch.scheduled_at = body.scheduled_at
+        waits = approvals.hold(session, settings, batch)
     now = utcnow()
-    scheduling.hold(session, settings, batch, now)
+    if not waits:
+        scheduling.hold(session, settings, batch, now)
     session.commit()
+    if waits:
+        _ask_for_approval(batch.id)
+        return CreatedBatch(batch=_batch(batch.id), validation=validation, quiet_hours=quiet), 202
     scheduling.queue_start(resources.redis(), batch.id, batch.status, batch.scheduled_at, None, now=now)
     return CreatedBatch(batch=_batch(batch.id), validation=validation, quiet_hours=quiet), 201
 
@@ -131,12 +149,24 @@ def reschedule(batch_id: int, body: Reschedule):
     return OneBatch(batch=_batch(batch_id))
 
 
+def _ask_for_approval(batch_id: int) -> None:
+    """The batch is stored either way: without Redis now, a worker's due-work pass queues the request."""
+    try:
+        enqueue_approval_request(resources.redis(), batch_id)
+    except RedisError:
+        log.warning("batch %s waits for approval; its Slack request is queued once Redis is back", batch_id)
+
+
 def _control(batch_id: int, action, *, send: bool) -> OneBatch:
+    """After the change: queue the send, or for a cancel bring the batch's Slack message (its
+    approval request, its progress) up to date, so nobody clicks Approve on a cancelled batch."""
     session = resources.db()
     action(session, batch_id)
     session.commit()
     if send:
         enqueue_send(resources.redis(), batch_id)
+    elif get_batch(session, batch_id).slack_ts:
+        enqueue_progress(resources.redis(), batch_id, final=True)
     return OneBatch(batch=_batch(batch_id))
 
 

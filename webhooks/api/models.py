@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -99,11 +100,25 @@ class CreateReminder(BaseModel):
     kind: Literal["reminder", "digest"] = "reminder"
 
 
+MAX_QUERY_DIGITS = 10
+
+
+def _plain_digits(value: object) -> object:
+    """A number in a query string is the digits 0–9 only: `int()` (and pydantic, depending on its
+    version) also reads `²`, `٣`, `１２`, ` 5`, `5.0` or `1_0`, and a huge one costs time to read."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= MAX_QUERY_DIGITS):
+        raise PydanticCustomError("plain_digits", f"Write a whole number: at most {MAX_QUERY_DIGITS} digits 0-9.")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_plain_digits)]  # `?limit=20`; anything else is a 400 naming the field
+
+
 class Page(BaseModel):
     """`limit` and `offset` in a query string."""
 
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0, le=10**9)
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: QueryInt = Field(default=0, ge=0, le=10**9)
 
 
 class BatchListQuery(Page):
@@ -111,7 +126,8 @@ class BatchListQuery(Page):
 
 
 class RecipientQuery(Page):
-    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE, description="all recipients when left out")
+    limit: Annotated[int | None, BeforeValidator(_plain_digits)] = Field(
+        default=None, ge=1, le=MAX_PAGE, description="all recipients when left out")
     status: str | None = Field(default=None, description="only recipients in this status")
 
 

@@ -15,7 +15,7 @@ from multisms.models import Batch, Recipient
 from multisms.storage import BatchCounts
 
 STATUS_LABELS = {
-    "draft": "Draft", "awaiting_approval": "Awaiting approval", "pending": "Queued", "processing": "Sending",
+    "draft": "Draft", "awaiting_approval": "Waiting for approval", "pending": "Queued", "processing": "Sending",
     "paused": "Paused", "scheduled": "Scheduled", "completed": "Completed",
     "completed_with_errors": "Completed with errors",
     "failed": "Failed", "cancelled": "Cancelled",

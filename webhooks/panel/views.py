@@ -4,7 +4,9 @@
 Server-rendered; a little JavaScript refreshes the history and expands recipients. Every
 route except the login page needs the panel session; every POST needs the CSRF token.
 Validation and batch changes go through `multisms.intake` and `multisms.controls`, the
-same calls Slack and the REST API make, so the panel can never disagree with them.
+same calls Slack and the REST API make, so the panel can never disagree with them. A batch over
+MULTI_SMS_APPROVAL_THRESHOLD waits for a second person in Slack: the panel password names nobody,
+so the panel can create such a batch but never approve one.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import logging
 import secrets
 from dataclasses import replace
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
-from multisms import controls, intake, scheduling
+from multisms import approvals, controls, intake, scheduling
 from multisms.batches import Validation
 from multisms.contacts import list_lists
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
-from multisms.queues import enqueue_send
+from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
 from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
@@ -55,13 +57,20 @@ SECURITY_HEADERS = {
 
 @bp.before_request
 def guard():
-    """Panel off → 503; not logged in → the login page (401 for JSON); POST without CSRF token → 400."""
+    """Panel off → 503; not logged in → the login page (401 for JSON); session uncheckable (Redis
+    down) → 503, except to log out; POST without CSRF token → 400."""
     settings = resources.settings()
     if request.endpoint == "panel.static":
         return None
     if not settings.panel_password:
         return render_template("panel/disabled.html"), 503
-    if request.endpoint not in PUBLIC_ENDPOINTS and not panel_auth.is_logged_in(settings):
+    state = "in" if request.endpoint in PUBLIC_ENDPOINTS else panel_auth.session_state(settings)
+    if state == "unknown" and request.endpoint != "panel.logout":
+        message = panel_auth.REDIS_DOWN + (" Nothing was sent or changed." if request.method == "POST" else "")
+        if request.path.endswith(".json"):
+            return jsonify(error=message), 503
+        return render_template("panel/error.html", title="Try again in a minute", message=message), 503
+    if state == "out":
         if request.path.endswith(".json"):
             return jsonify(error="Your panel session has ended: log in again."), 401
         return redirect(url_for("panel.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
@@ -113,6 +122,15 @@ def login():
         if panel_auth.is_logged_in(settings):
             return redirect(target)
         return render_template("panel/login.html", next=target)
+    try:
+        return _check_password(settings, target)
+    except RedisError:
+        log.warning("panel login refused for %s: Redis is unreachable", panel_auth.client_address())
+        return render_template("panel/login.html", next=target, error=panel_auth.REDIS_DOWN), 503
+
+
+def _check_password(settings, target: str):
+    """Paused address → 429; wrong password → 401; else a new session. Redis errors reach the caller."""
     if panel_auth.login_paused():
         log.warning("panel login paused for %s after repeated wrong passwords", panel_auth.client_address())
         return render_template("panel/login.html", next=target,
@@ -129,8 +147,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    flash("You are logged out.")
+    if panel_auth.log_out():
+        flash("You are logged out.")
+    else:
+        flash(f"You are logged out in this browser. Redis is unreachable, so the server could not end the "
+              f"session everywhere; it ends by itself {panel_auth.SESSION_HOURS} hours after your login.")
     return redirect(url_for("panel.login"))
 
 
@@ -163,24 +184,37 @@ def confirm():
     if not first_press:
         flash("That preview was already confirmed; its batch is in the history below.")
         return redirect(url_for("panel.index"))
-    session_db = resources.db()
+    settings, session_db = resources.settings(), resources.db()
     try:
         batch = intake.submit(session_db, validation, created_by="panel", confirmed=True)
+        waits = approvals.hold(session_db, settings, batch)
     except BatchRejected:  # e.g. a number opted out between the check and now
         session_db.rollback()
         return _compose_page(form=form, validation=validation, error="Nothing was sent."), 422
     now = utcnow()
-    scheduling.hold(session_db, resources.settings(), batch, now)  # quiet hours apply here too
+    if not waits:
+        scheduling.hold(session_db, settings, batch, now)  # quiet hours apply here too
     session_db.commit()
-    log.info("panel queued batch", extra={"batch_id": batch.id})
+    log.info("panel batch waits for approval" if waits else "panel queued batch", extra={"batch_id": batch.id})
     try:
-        scheduling.queue_start(redis, batch.id, batch.status, batch.scheduled_at, None, now=now)
+        if waits:
+            enqueue_approval_request(redis, batch.id)
+        else:
+            scheduling.queue_start(redis, batch.id, batch.status, batch.scheduled_at, None, now=now)
     except RedisError:
-        flash(f"Batch #{batch.id} is saved, but the queue is unreachable; a worker sends it once Redis is back.")
+        flash(f"Batch #{batch.id} is saved, but the queue is unreachable; a worker "
+              f"{'asks for its approval' if waits else 'sends it'} once Redis is back.")
         return redirect(url_for("panel.index"))
-    flash(f"Batch #{batch.id} is queued: {len(validation.recipients)} "
-          f"message{'s' if len(validation.recipients) != 1 else ''} to send.")
+    flash(_stored_message(batch.id, len(validation.recipients), waits))
     return redirect(url_for("panel.index"))
+
+
+def _stored_message(batch_id: int, count: int, waits: bool) -> str:
+    messages = f"{count} message{'s' if count != 1 else ''}"
+    if waits:
+        return (f"Batch #{batch_id} is waiting for approval: {messages} go out once a second person approves it "
+                "in Slack. Nothing is sent until then.")
+    return f"Batch #{batch_id} is queued: {messages} to send."
 
 
 @bp.get("/batches.json")
@@ -232,6 +266,8 @@ def batch_action(batch_id: int, action: str):
     db.commit()
     log.info("panel %s batch", action, extra={"batch_id": batch_id})
     if action == "cancel":
+        if get_batch(db, batch_id).slack_ts:  # its Slack message (e.g. an approval request) shows it
+            enqueue_progress(resources.redis(), batch_id, final=True)
         flash(f"Batch #{batch_id} is cancelled; {result} message{'s' if result != 1 else ''} will not be sent.")
     else:
         enqueue_send(resources.redis(), batch_id)
@@ -249,8 +285,8 @@ def _validate_form() -> tuple[dict, Validation]:
     form["lists"] = request.form.getlist("lists")[:MAX_LISTS]
     choices = [value for value, _ in panel_render.sender_choices(settings)]
     sender = form["sender"] if form["sender"] in choices else None
-    validation = intake.check(resources.db(), settings, body=form["body"], numbers=form["numbers"], sender=sender,
-                              lists=form["lists"])
+    validation = approvals.vet(settings, intake.check(resources.db(), settings, body=form["body"],
+                                                      numbers=form["numbers"], sender=sender, lists=form["lists"]))
     if form["sender"] and sender is None:  # a sender the page never offered
         problem = {"field": "sender", "message": "Pick one of the senders in the list."}
         validation = _with_problem(validation, problem)
@@ -271,7 +307,9 @@ def _compose_page(*, form: dict | None = None, validation: Validation | None = N
         nonce=nonce, error=error, senders=choices, lists=list_lists(resources.db()), history=_history(),
         poll_ms=POLL_MILLISECONDS,
         max_recipients=settings.multi_sms_max_recipients, price=settings.multi_sms_price_per_segment,
-        currency=settings.multi_sms_currency, label=panel_render.label)
+        currency=settings.multi_sms_currency, label=panel_render.label,
+        needs_approval=validation is not None and approvals.needed(settings, len(validation.recipients)),
+        approval_threshold=settings.multi_sms_approval_threshold)
 
 
 def _history() -> list[dict]:
