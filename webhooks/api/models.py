@@ -2,7 +2,8 @@
 
 The same classes validate what comes in, shape what goes out, and generate the OpenAPI
 document (`webhooks.api.openapi`), so the document cannot say one thing while the API does
-another. Response field names are the old app's, which its API clients know.
+another. Response field names are the old app's, which its API clients know. The intake report
+(`Validation`) lives in `validation_models`, contacts in `contact_models`.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from multisms import models as rows
-from multisms.batches import Validation as ValidationResult
 from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.reminders import MAX_SOURCE_CHARS
 from multisms.storage import BatchCounts
 from multisms.timespec import describe, parse_instant
+from webhooks.api.validation_models import Problem, Validation
 
 MAX_PAGE = 200
 
@@ -136,70 +137,6 @@ class OptOutQuery(Page):
 
 
 # --- responses --------------------------------------------------------------------------------
-
-class Problem(BaseModel):
-    """What is wrong with one field (some problems carry more detail, e.g. `placeholder`)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    field: str
-    message: str
-
-
-class InvalidNumber(BaseModel):
-    number: str
-    reason: str
-
-
-class Duplicate(BaseModel):
-    number: str
-    normalized: str
-    same_as: str
-
-
-class PersonalText(BaseModel):
-    """One recipient's own text as it will go out (number masked)."""
-
-    number: str
-    body: str
-    characters: int
-    encoding: Literal["GSM-7", "UCS-2"]
-    segments: int
-    units: int
-    ucs2_characters: list[str]
-
-
-class Validation(BaseModel):
-    """The intake report: what would be sent, what was refused and why, and what it costs in segments."""
-
-    ok: bool
-    sender: str | None
-    valid_count: int
-    invalid_count: int
-    duplicate_count: int
-    opted_out_count: int
-    recipients: list[str]
-    invalid: list[InvalidNumber]
-    duplicates: list[Duplicate]
-    opted_out: list[str]
-    encoding: Literal["GSM-7", "UCS-2"]
-    segments: int
-    units: int
-    ucs2_characters: list[str]
-    total_segments: int = Field(description="of every recipient's own text together: what is billed")
-    problems: list[Problem]
-    personalized: bool = Field(description="the body has placeholders: each recipient gets their own text")
-    lists: list[str] = Field(description="contact lists the recipients came from")
-    example: PersonalText | None = Field(description="the first recipient's text")
-    longest: PersonalText | None
-    encodings: dict[str, int] = Field(description="texts per encoding")
-    cost: float | None = Field(description="total_segments × MULTI_SMS_PRICE_PER_SEGMENT")
-    currency: str | None
-
-    @classmethod
-    def of(cls, validation: ValidationResult) -> Validation:
-        return cls.model_validate(validation.to_dict())
-
 
 class Error(BaseModel):
     """Every refusal: a sentence, and for bad input the fields at fault."""
