@@ -16,9 +16,8 @@ from bot import conversations, modals
 from bot.client import slack_client
 from bot.commands import from_slack, parse, press, run
 from bot.commands.registry import BUTTONS
-from bot.context import COMMAND, Announcement, Bot, Caller
+from bot.context import COMMAND, Bot, Caller
 from multisms.config import Settings
-from multisms.storage import get_batch
 
 
 def build_app(settings: Settings, client: WebClient | None = None, *,
@@ -76,22 +75,8 @@ def button_listener(bot: Bot, action_id: str):
         reply = press(bot, caller, action_id, int(value))
         on_preview = bool((body.get("container") or {}).get("is_ephemeral"))
         respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=on_preview)
-        if reply.announce:
-            announce(bot, client, reply.announce)
 
     return on_click
-
-
-def announce(bot: Bot, client: WebClient, announcement: Announcement) -> None:
-    """Post in the channel and remember the message as the batch's one channel message."""
-    if not announcement.channel:
-        return
-    posted = client.chat_postMessage(channel=announcement.channel, text=announcement.text,
-                                     blocks=announcement.blocks)
-    with bot.session() as session:
-        batch = get_batch(session, announcement.batch_id)
-        if batch.slack_ts is None:
-            batch.slack_ts = posted["ts"]
 
 
 def _not_yet(ack) -> None:

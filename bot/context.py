@@ -17,8 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from multisms import permissions
 from multisms.config import Settings
 from multisms.db import session_scope
+from multisms.permissions import Action, Actor
 from multisms.queues import redis_connection
 
 log = logging.getLogger(__name__)
@@ -73,29 +75,23 @@ class Caller:
         return self.find_zone()
 
     @property
+    def actor(self) -> Actor:
+        """Who this is for the permission rule: a Slack user in a channel, or the shared terminal chat."""
+        return Actor(self.created_by, self.channel)
+
+    @property
     def source(self) -> str:
         """`slack` or `shell`: recorded with opt-outs."""
         return self.created_by.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
-class Announcement:
-    """A message for the whole channel; it becomes the batch's one channel message."""
-
-    batch_id: int
-    channel: str | None
-    text: str
-    blocks: list[dict]
-
-
-@dataclass(frozen=True)
 class Reply:
-    """What the caller sees; `announce` goes to the channel; `follow` names a batch now sending;
-    `form` asks for the new-batch form (Slack's modal, the terminal chat's two questions)."""
+    """What the caller sees; `follow` names a batch now sending; `form` asks for the new-batch form
+    (Slack's modal, the terminal chat's two questions)."""
 
     text: str
     blocks: list[dict]
-    announce: Announcement | None = None
     follow: int | None = None
     form: bool = False
 
@@ -104,18 +100,10 @@ def say(text: str, *, follow: int | None = None) -> Reply:
     return Reply(text, blocks.notice(text), follow=follow)
 
 
-def refusal(settings: Settings, caller: Caller) -> str | None:
-    """Why this caller may not send or change batches here, or None. The terminal chat always may:
-    whoever runs it already has the server and its database."""
-    if caller.user is None:
-        return None
-    if settings.allowed_users and caller.user not in settings.allowed_users:
-        return ("Sorry, you are not on the list of people who may send texts (MULTISMS_ALLOWED_USERS). "
-                f"Ask an admin to add your Slack id, {caller.user}.")
-    if settings.allowed_channels and caller.channel not in settings.allowed_channels:
-        allowed = ", ".join(f"<#{channel}>" for channel in sorted(settings.allowed_channels))
-        return f"Sorry, texts can't be sent from this channel. Try {allowed}."
-    return None
+def refusal(settings: Settings, caller: Caller, action: Action = "send") -> str | None:
+    """Why this caller may not `action` here, or None: the domain's one rule (`multisms.permissions`).
+    The terminal chat is a shared identity: it may send and read, never approve."""
+    return permissions.refusal(settings, caller.actor, action)
 
 
 def slack_zone(client: WebClient, user: str | None, default: str) -> str:

@@ -126,7 +126,7 @@ def submission_listener(bot: Bot):
         submission = read_submission(view)
         caller = Caller.slack(body["user"]["id"], submission.channel, client=client,
                               default_zone=bot.settings.default_timezone)
-        reason = refusal(bot.settings, caller)
+        reason = refusal(bot.settings, caller, "send")
         choices = [value for _, value in senders(bot.settings)]
         if reason or (choices and submission.sender not in choices):
             ack(response_action="errors", errors={NUMBERS: reason or "Pick one of the senders offered."})

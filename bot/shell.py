@@ -82,9 +82,6 @@ class Shell:
 
     def show(self, reply: Reply) -> None:
         self._print(reply.blocks)
-        if reply.announce:
-            self.write("(for the channel:)")
-            self._print(reply.announce.blocks)
         if reply.follow:
             self.follow(reply.follow)
 

@@ -1,8 +1,8 @@
 """The delivery poller's pass, run from every worker's maintenance loop (one worker at a time).
 
 Status callbacks can be missing (PUBLIC_BASE_URL unset) or lost; `multisms.delivery.poll_statuses`
-asks Twilio instead. This wrapper keeps it to one pass at a time across workers and brings the
-Slack messages of the batches it moved up to date.
+asks Twilio instead. This wrapper keeps it to one pass at a time across workers and brings Slack up
+to date: the messages of the batches it moved, the reactions of the thread replies it moved.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from multisms.db import session_scope
 from multisms.delivery import PollReport, poll_statuses
 from multisms.gateway import SmsGateway
 from multisms.models import Batch
-from multisms.queues import enqueue_progress
+from multisms.queues import SHOW_REPLY_STATUS, enqueue, enqueue_progress
 
 log = logging.getLogger(__name__)
 
@@ -39,4 +39,6 @@ def poll_pass(settings: Settings, connection, gateway: SmsGateway) -> PollReport
         followed = [batch_id for batch_id in report.batches if session.get(Batch, batch_id).slack_channel]
     for batch_id in followed:
         enqueue_progress(connection, batch_id)
+    for message_id in report.replies:
+        enqueue(connection, SHOW_REPLY_STATUS, message_id)
     return report

@@ -2,7 +2,8 @@
 
 `handle_inbound` posts it to the number's conversation thread in Slack (and a note in the
 thread of the batch the number recently received) and sends an automatic reply when the mode
-and the guardrails allow. `send_reply` texts a team member's thread reply back to the number.
+and the guardrails allow. A team member's reply in that thread is `jobs.replies.send_reply`
+(still importable from here for jobs queued before it moved).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import logging
 from datetime import timedelta
 
 from bot import blocks
-from bot.blocks import knowledge as kb_blocks
+from bot.blocks import conversations as thread_blocks
 from bot.client import slack_client
 from jobs.outbound import send_single
+from jobs.replies import send_reply
 from multisms import autoreply, conversations
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
@@ -23,6 +25,8 @@ from multisms.queues import ANSWER_INBOUND, enqueue, redis_connection
 from multisms.storage import record_inbound, record_message
 
 log = logging.getLogger(__name__)
+
+__all__ = ["handle_inbound", "open_thread", "receive", "send_reply"]
 
 KEYWORD_NOTES = {
     "opt_out": "opted out (STOP): no batch, reply or AI answer will reach this number",
@@ -63,23 +67,6 @@ def handle_inbound(message_id: int, keyword: str | None = None) -> dict:
     return {"message_id": message_id, "posted": posted, "auto_reply": replied}
 
 
-def send_reply(conversation_id: int, text: str, user: str) -> dict:
-    """A person's reply in a conversation thread, sent as SMS; the thread says whether it went."""
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        newly_paused = conversations.pause_ai(session, conversation_id)  # a human took over
-        where = conversations.thread(session, conversation_id)
-    number, channel, thread = where.number, where.channel, where.thread_ts
-    outcome = send_single(settings, number, text)
-    note = f"✓ Sent to {mask(number)}" if outcome.sent else f"✗ {mask(number)}: {outcome.detail}"
-    if channel and thread and settings.slack_configured:
-        lines = [blocks.context(f"{note} (reply by <@{user}>)")]
-        if newly_paused and autoreply.current_mode(redis_connection(settings), settings) == "ai":
-            lines += kb_blocks.ai_paused(conversation_id)
-        slack_client(settings).chat_postMessage(channel=channel, thread_ts=thread, text=note, blocks=lines)
-    return {"sent": outcome.sent, "detail": outcome.detail}
-
-
 def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: str, keyword: str | None,
                    batch_thread: tuple[str, str, int] | None) -> bool:
     if not settings.slack_configured:
@@ -117,8 +104,7 @@ def open_thread(settings: Settings, conversation_id: int,
     origin = f" (after batch #{batch_thread[2]})" if batch_thread else ""
     root = slack_client(settings).chat_postMessage(
         channel=channel, text=f"Conversation with {mask(where.number)}",
-        blocks=[blocks.section(f"💬 *Conversation with {mask(where.number)}*{origin}"),
-                blocks.context("Reply in this thread to text them back.")])
+        blocks=thread_blocks.thread_root(where.number, origin))
     with session_scope(settings.database_url) as session:
         conversations.bind_thread(session, conversation_id, channel, root["ts"])
     return channel, root["ts"]

@@ -29,10 +29,14 @@ class Outcome:
     sent: bool
     detail: str
     sid: str | None = None
+    message_id: int | None = None
+    """The `messages` row of a text that went out."""
 
 
-def send_single(settings: Settings, to: str, body: str, *, gateway: SmsGateway | None = None) -> Outcome:
-    """Send `body` to `to` unless they opted out or the body cannot be sent."""
+def send_single(settings: Settings, to: str, body: str, *, gateway: SmsGateway | None = None,
+                slack: tuple[str, str] | None = None) -> Outcome:
+    """Send `body` to `to` unless they opted out or the body cannot be sent. `slack` is the (channel, ts) of
+    the thread reply it texts, kept with the message so its delivery status can be shown there."""
     with session_scope(settings.database_url) as session:
         if is_opted_out(session, to):
             return Outcome(False, "not sent: this number has opted out (replied STOP)")
@@ -47,9 +51,10 @@ def send_single(settings: Settings, to: str, body: str, *, gateway: SmsGateway |
         log.warning("single SMS to %s failed: %s", mask(to), reason)
         with session_scope(settings.database_url) as session:
             record_message(session, direction="outbound", from_number=check.sender, to_number=to, body=body,
-                           status="failed", error_code=exc.code)
+                           status="failed", error_code=exc.code, slack=slack)
         return Outcome(False, f"not sent: {reason}")
     with session_scope(settings.database_url) as session:
-        record_message(session, direction="outbound", from_number=check.sender, to_number=to, body=body,
-                       status=TWILIO_TO_RECIPIENT.get(result.status, "queued"), sid=result.sid)
-    return Outcome(True, "sent", result.sid)
+        message = record_message(session, direction="outbound", from_number=check.sender, to_number=to, body=body,
+                                 status=TWILIO_TO_RECIPIENT.get(result.status, "queued"), sid=result.sid, slack=slack)
+        session.flush()
+        return Outcome(True, "sent", result.sid, message.id)

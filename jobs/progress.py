@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
@@ -29,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from bot.blocks.batch import Tally, failure_rows, failures, pause_note, progress, progress_text, summary
-from bot.client import slack_client
+from bot.client import POSTED_TTL_SECONDS, post_once, slack_client
 from jobs.slack_files import upload_csv
 from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 POST_LOCK_SECONDS = 60
 """How long one worker may take to post the channel message before another may try."""
 WAIT_FOR_MESSAGE_SECONDS = 15
-THREAD_POST_TTL_SECONDS = 30 * 24 * 3600
-"""Thread posts are remembered a month: long after any retry of the same job."""
 
 
 @dataclass(frozen=True)
@@ -134,49 +131,41 @@ def _wait_for_ts(settings: Settings, batch_id: int) -> str:
 
 def _thread_posts(client: WebClient, connection: Redis, snap: Snapshot, ts: str) -> list[str]:
     batch, counts = snap.batch, snap.counts
-    channel = batch.slack_channel
-
-    def message(text: str, content: list[dict]) -> Callable[[], object]:
-        return lambda: client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=content)
-
     if batch.status == "paused":
         t = Tally.of(counts)
         run = hashlib.sha1(f"{batch.error}|{t.sent}|{t.failed}|{t.waiting}".encode()).hexdigest()[:16]
-        events = [("pause", run, message(f"Batch #{batch.id} is paused: {batch.error}", pause_note(batch, counts)))]
+        events = [("pause", run, f"Batch #{batch.id} is paused: {batch.error}", pause_note(batch, counts))]
     else:
         run = batch.completed_at.isoformat() if batch.completed_at else "open"
         events = []
         if snap.failures:
-            events.append(("failures", run, message(
-                f"{len(snap.failures)} recipients of batch #{batch.id} could not be texted",
-                failures(batch.id, snap.failures))))
-        if snap.failures_csv:
-            events.append(("failures-csv", run, lambda: _attach_failures(client, batch, ts, snap.failures_csv)))
-        events.append(("summary", run, message(progress_text(batch, counts), summary(batch, counts))))
+            events.append(("failures", run, f"{len(snap.failures)} recipients of batch #{batch.id} could not be texted",
+                           failures(batch.id, snap.failures)))
+        events.append(("summary", run, progress_text(batch, counts), summary(batch, counts)))
     posted = []
-    for event, run_id, post in events:
-        if _post_once(connection, f"multisms:slack:{batch.id}:{event}:{run_id}", post):
+    for event, run_id, text, content in events:
+        if event == "summary" and snap.failures_csv and _attach_failures(client, connection, snap, ts, run_id):
+            posted.append("failures-csv")
+        key = f"multisms:slack:{batch.id}:{event}:{run_id}"
+        if post_once(client, connection, key, channel=batch.slack_channel, thread_ts=ts, text=text, blocks=content):
             posted.append(event)
     return posted
 
 
-def _attach_failures(client: WebClient, batch: Batch, ts: str, data: bytes) -> None:
-    """The failures as a file for a spreadsheet; a missing scope costs the file, not the summary."""
+def _attach_failures(client: WebClient, connection: Redis, snap: Snapshot, ts: str, run: str) -> bool:
+    """The failures as a CSV before the summary, once per run; a missing scope costs the file, not the summary."""
+    batch = snap.batch
+    key = f"multisms:slack:{batch.id}:failures-csv:{run}"
+    if not connection.set(key, 1, nx=True, ex=POSTED_TTL_SECONDS):
+        return False
     try:
-        upload_csv(client, channel=batch.slack_channel, thread_ts=ts, data=data,
+        upload_csv(client, channel=batch.slack_channel, thread_ts=ts, data=snap.failures_csv,
                    filename=f"batch-{batch.id}-failures.csv", title=f"Batch #{batch.id}: failed recipients",
                    comment=f"The recipients of batch #{batch.id} that could not be texted (numbers masked).")
     except SlackApiError as exc:
         log.warning("batch %s: failures CSV not attached (%s; the app needs the files:write scope)", batch.id,
                     exc.response.get("error"))
-
-
-def _post_once(connection: Redis, key: str, post: Callable[[], object]) -> bool:
-    """Post unless this key was posted before; a failed post frees the key so a rerun can post it."""
-    if not connection.set(key, 1, nx=True, ex=THREAD_POST_TTL_SECONDS):
         return False
-    try:
-        post()
     except BaseException:
         connection.delete(key)
         raise

@@ -1,4 +1,5 @@
-"""Due work: start scheduled batches, park batches waiting out quiet hours, run reminders and digests.
+"""Due work: start scheduled batches, park batches waiting out quiet hours, run reminders and digests,
+cancel big batches nobody approved in time.
 
 `due_work()` runs in every worker's maintenance loop, next to the recovery pass, so due work is
 picked up within seconds even when RQ's scheduler is down or a killed worker still holds its
@@ -15,13 +16,16 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from jobs import approvals
-from multisms import digests, reminders, scheduling
+from jobs.approvals import queue_missing
+from multisms import approvals, digests, reminders, scheduling
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.liveness import batch_has_owner
 from multisms.models import Batch, utcnow
 from multisms.queues import (
+    ASK_REMINDER_APPROVAL,
+    SAY_REMINDER_SKIPPED,
+    SHOW_APPROVAL_DECISION,
     SHOW_DIGEST_DECISION,
     WRITE_DIGEST,
     enqueue,
@@ -53,8 +57,22 @@ def due_work(settings: Settings, connection, now: datetime | None = None) -> dic
         expired = digests.expire(session, now)
     for run_id in expired:
         enqueue(connection, SHOW_DIGEST_DECISION, run_id)
-    asked = approvals.queue_missing(settings, connection, now)
-    return {"started": started, "parked": parked, "runs": ran, "expired": expired, "asked": asked}
+    unapproved = expire_approvals(settings, connection, now)
+    asked = queue_missing(settings, connection, now)
+    return {"started": started, "parked": parked, "runs": ran, "expired": expired, "unapproved": unapproved,
+            "asked": asked}
+
+
+def expire_approvals(settings: Settings, connection, now: datetime) -> list[int]:
+    """Cancel big batches nobody approved within MULTI_SMS_APPROVAL_HOURS; their Slack messages say so."""
+    with session_scope(settings.database_url) as session:
+        expired = approvals.expire(session, settings, now)
+        in_slack = [batch_id for batch_id in expired if session.get(Batch, batch_id).slack_channel]
+    for batch_id in expired:
+        enqueue(connection, SHOW_APPROVAL_DECISION, batch_id)
+    for batch_id in in_slack:
+        enqueue_progress(connection, batch_id, final=True)
+    return expired
 
 
 def start_due(settings: Settings, connection, batch_ids: list[int], now: datetime) -> list[int]:
@@ -108,6 +126,7 @@ def run_reminders(settings: Settings, connection, now: datetime) -> list[int]:
                     continue
                 run_id, status, batch = run.id, run.status, session.get(Batch, run.batch_id) if run.batch_id else None
                 batch_state = (batch.id, batch.status, batch.scheduled_at, batch.slack_channel) if batch else None
+                news = reminders.is_news(session, run)
         except IntegrityError:  # the unique run row: another worker ran this occurrence
             log.info("reminder %s: occurrence already run by another worker", item.id)
             continue
@@ -117,6 +136,10 @@ def run_reminders(settings: Settings, connection, now: datetime) -> list[int]:
         made.append(run_id)
         if status == "drafting":
             enqueue(connection, WRITE_DIGEST, run_id)
+        if status == "unapproved":
+            enqueue(connection, ASK_REMINDER_APPROVAL, item.id)  # asked once per size (the job remembers)
+        if status == "refused" and news:
+            enqueue(connection, SAY_REMINDER_SKIPPED, run_id)
         if batch_state:
             scheduling.queue_start(connection, *batch_state, now=now)
     return made

@@ -52,11 +52,15 @@ class MultismsWorker(Worker):
             log.exception("delivery poll failed")
 
 
+WORKER_OPTIONS = {"log_job_description": False}
+"""A job's description holds its arguments (texts people wrote, numbers): never logged."""
+
+
 def build_worker(connection, name: str | None = None) -> MultismsWorker:
     interval = max(int(get_settings().recovery_interval_seconds), 1)
     queues = [get_queue(queue, connection) for queue in QUEUE_NAMES]
     return MultismsWorker(queues, connection=connection, name=name, worker_ttl=interval + RQ_DEQUEUE_MARGIN,
-                          maintenance_interval=interval, log_job_description=False)
+                          maintenance_interval=interval, **WORKER_OPTIONS)
 
 
 CORE_JOBS = ("jobs.send", "jobs.inbound", "jobs.outbound", "jobs.progress", "jobs.scheduling")

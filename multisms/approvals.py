@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from multisms.batches import Validation
@@ -68,6 +68,23 @@ def hold(session: Session, settings: Settings, batch: Batch) -> bool:
                             .values(status="awaiting_approval", confirmed_at=None)).rowcount
     session.refresh(batch)
     return moved == 1
+
+
+def record_request(session: Session, batch_id: int, channel: str, ts: str) -> None:
+    """Remember where the request for approval was posted, so it can be tidied once someone decides.
+    Posted in the batch's own channel, or for a batch that has none (REST, panel, terminal chat), it
+    becomes the batch's one channel message: once approved, its progress is followed there."""
+    batch = session.get(Batch, batch_id)
+    batch.report = {**(batch.report or {}), "approval_request": {"channel": channel, "ts": ts}}
+    session.execute(update(Batch).where(
+        Batch.id == batch_id, Batch.slack_ts.is_(None),
+        or_(Batch.slack_channel == channel, Batch.slack_channel.is_(None))).values(slack_channel=channel, slack_ts=ts))
+
+
+def request_message(batch: Batch) -> tuple[str, str] | None:
+    """(channel, ts) of the batch's request for approval, once one was posted."""
+    posted = (batch.report or {}).get("approval_request")
+    return (posted["channel"], posted["ts"]) if posted else None
 
 
 def expire(session: Session, settings: Settings, now: datetime | None = None) -> list[int]:

@@ -7,6 +7,7 @@ all need. Pure storage and rules: no Slack, no Redis (the auto-reply mode is pas
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from multisms.batches import FAILURE
 from multisms.config import Settings
 from multisms.errors import NotFound
 from multisms.models import Batch, Conversation, Message, Recipient, utcnow
@@ -24,6 +26,7 @@ LOOP_LIMIT = 5
 """More texts than this from one number in LOOP_WINDOW: another auto-responder, not a person."""
 REPEATS_LOOK_LIKE_A_BOT = 3
 """This many identical texts in a row from one number: another automated sender, not a person."""
+_NOTE = re.compile(r"\s*note:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,24 @@ def in_thread(session: Session, channel: str, thread_ts: str) -> int | None:
     """The conversation held by this Slack thread, if it is one (a batch's thread is not)."""
     return session.scalar(select(Conversation.id).where(
         Conversation.slack_channel == channel, Conversation.slack_thread_ts == thread_ts))
+
+
+def is_internal_note(text: str) -> bool:
+    """A reply in a conversation thread that starts with `note:` (any case, after spaces) is for the team:
+    it stays in Slack and is never texted."""
+    return bool(_NOTE.match(text or ""))
+
+
+def texted_reply(session: Session, channel: str, ts: str) -> str | None:
+    """The number a person's thread reply (its Slack channel and ts) was texted to, if the SMS went out."""
+    row = session.execute(select(Message.to_number, Message.status).where(
+        Message.slack_channel == channel, Message.slack_ts == ts, Message.direction == "outbound")).first()
+    return row.to_number if row and row.status not in FAILURE else None
+
+
+def thread_of_number(session: Session, number: str) -> Thread | None:
+    conversation = session.scalars(select(Conversation).where(Conversation.number == number)).first()
+    return thread(session, conversation.id) if conversation else None
 
 
 def bind_thread(session: Session, conversation_id: int, channel: str, thread_ts: str) -> None:

@@ -10,7 +10,9 @@
   callbacks lost). The poller reads each sender's recent messages a thousand at a time and
   fetches by SID only the stragglers, each recipient on its own backoff. A `sent` message with
   no receipt after MULTI_SMS_RECEIPT_WINDOW_SECONDS is final (many carriers never send one);
-  a queued one is not asked about after its ValidityPeriod.
+  a queued one is not asked about after its ValidityPeriod. Thread replies (a team member's
+  reply texted from Slack: a `messages` row with no recipient, `thread_reply`) are followed the
+  same way, so their status reaches Slack with or without callbacks.
 - `finish_batch`: a batch with nothing left to hand over ends by `batches.batch_outcome`.
 """
 
@@ -22,13 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from multisms.batches import AWAITING_RECEIPT, RECIPIENT_RANK, batch_outcome
 from multisms.config import Settings
 from multisms.db import session_scope
 from multisms.errors import GatewayError
 from multisms.gateway import SendResult, SmsGateway
-from multisms.models import Batch, Recipient, utcnow
+from multisms.models import Batch, Message, Recipient, utcnow
 from multisms.storage import (
     advance_recipient,
     apply_delivery_status,
@@ -104,17 +107,28 @@ class PollReport:
     list_calls: int = 0
     fetches: int = 0
     batches: set[int] = field(default_factory=set)
+    replies: set[int] = field(default_factory=set)
+    """Thread replies (message ids) whose status moved: Slack shows it on the person's message."""
 
 
 @dataclass(frozen=True)
 class _Awaiting:
-    recipient_id: int
-    batch_id: int
+    """A batch recipient's message, or a thread reply's (`message_id`; no recipient, no batch)."""
+
+    recipient_id: int | None
+    batch_id: int | None
     sid: str
     sender: str
     status: str
     sent_at: datetime
     checked_at: datetime | None
+    message_id: int | None = None
+
+
+def thread_reply(session: Session, sid: str) -> int | None:
+    """The message id when `sid` texted a person's reply in a conversation thread (its status is shown there)."""
+    return session.scalar(select(Message.id).where(Message.sid == sid, Message.recipient_id.is_(None),
+                                                   Message.slack_ts.is_not(None)))
 
 
 def poll_statuses(settings: Settings, gateway: SmsGateway, now: datetime | None = None) -> PollReport:
@@ -143,6 +157,8 @@ def _awaiting(settings: Settings, now: datetime) -> list[_Awaiting]:
     sent ones until the receipt window has."""
     queued_since = now - timedelta(seconds=settings.multi_sms_validity_seconds) - LOOKUP_MARGIN
     sent_since = now - timedelta(seconds=settings.multi_sms_receipt_window_seconds)
+    # a thread reply keeps no `status_at`: followed while it may still be queued, then wait for its receipt
+    replies_since = queued_since - timedelta(seconds=settings.multi_sms_receipt_window_seconds)
     with session_scope(settings.database_url) as session:
         rows = session.execute(
             select(Recipient.id, Recipient.batch_id, Recipient.sid, Batch.sender, Recipient.status,
@@ -153,7 +169,14 @@ def _awaiting(settings: Settings, now: datetime) -> list[_Awaiting]:
                 and_(Recipient.status == "queued", Recipient.status_at >= queued_since),
                 and_(Recipient.status == "sent", Recipient.status_at >= sent_since)))
         ).all()
-    return [_Awaiting(*row) for row in rows]
+        replies = session.execute(
+            select(Message.sid, Message.from_number, Message.status, Message.created_at, Message.checked_at,
+                   Message.id)
+            .where(Message.direction == "outbound", Message.recipient_id.is_(None), Message.slack_ts.is_not(None),
+                   Message.sid.is_not(None), Message.status.in_(AWAITING_RECEIPT),
+                   Message.created_at >= replies_since)
+        ).all()
+    return [_Awaiting(*row) for row in rows] + [_Awaiting(None, None, *row) for row in replies]
 
 
 def _due(row: _Awaiting, now: datetime, first: timedelta) -> bool:
@@ -188,10 +211,16 @@ def _apply(settings: Settings, due: list[_Awaiting], seen: dict[str, SendResult]
                 reason = describe(message.error_code) if message.error_code else None
                 apply_delivery_status(session, row.sid, status, message.error_code, reason)
                 report.changed += 1
-                report.batches.add(row.batch_id)
-        if checked:
-            session.execute(update(Recipient).where(Recipient.id.in_([row.recipient_id for row in checked]))
-                            .values(checked_at=now))
+                if row.batch_id is None:
+                    report.replies.add(row.message_id)
+                else:
+                    report.batches.add(row.batch_id)
+        recipients = [row.recipient_id for row in checked if row.recipient_id is not None]
+        replies = [row.message_id for row in checked if row.message_id is not None]
+        if recipients:
+            session.execute(update(Recipient).where(Recipient.id.in_(recipients)).values(checked_at=now))
+        if replies:
+            session.execute(update(Message).where(Message.id.in_(replies)).values(checked_at=now))
     report.checked = len(checked)
 
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from multisms import intake, scheduling
+from multisms import intake, reminders, scheduling
 from multisms.batches import MAX_ID
 from multisms.config import Settings
-from multisms.errors import InvalidTransition, NotFound
+from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import Batch, Reminder, ReminderRun
 
 DECIDED = {"approved": "was already approved", "dropped": "was dropped", "expired": "expired unapproved",
@@ -52,6 +52,11 @@ def approve(session: Session, settings: Settings, run_id: int, *, by: str, now: 
     reminder = session.get(Reminder, run.reminder_id)
     validation = intake.check(session, settings, body=run.body or "", numbers=reminder.numbers,
                               sender=reminder.sender, template=False)  # the AI's braces are not fields
+    if reminders.needs_approval(settings, reminder, len(validation.recipients)):
+        raise BatchRejected([{"field": "recipients", "message": (
+            f"it would go to {len(validation.recipients)} numbers, more than a second person approved for "
+            f"digest #{reminder.id} ({reminder.approved_size or 0}). `remind approve {reminder.id}` by a teammate "
+            "lets the next one go.")}])
     batch = intake.submit(session, validation, created_by=reminder.created_by, confirmed=True)
     batch.approved_by = by
     batch.slack_channel = reminder.slack_channel

@@ -31,9 +31,11 @@ EXTRA_FIELDS = ("batch_id", "recipient_id", "job_id")
 
 PREFORMATTED_LOGGERS = frozenset({"gunicorn.access"})
 """Loggers whose messages are already `key=value` pairs (gunicorn.conf.py's access_log_format)."""
-CHATTY_LOGGERS = ("twilio.http_client",)
-"""Libraries that log every request at INFO (headers, query strings): WARNING and above only, which
-keeps numbers out of the logs and a worker sending hundreds of texts a second off its CPU."""
+CHATTY_LOGGERS = ("twilio.http_client", "slack_sdk", "slack_bolt", "openai", "httpx", "httpcore", "urllib3",
+                  "langchain", "faiss")
+"""Libraries that log every request they make (headers, query strings, bodies holding texts people
+wrote): WARNING and above only, whatever LOG_LEVEL says. That keeps texts and numbers out of the logs,
+and a worker sending hundreds of texts a second off its CPU."""
 
 _OURS = "_multisms_handler"
 

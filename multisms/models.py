@@ -129,6 +129,11 @@ class Message(Base):
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"))
     legacy_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     """Set on messages brought over from the old app (`v3:…`): the key for those without a SID."""
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    """A person's reply in a conversation thread that this SMS texted: where its delivery status is shown."""
+    checked_at: Mapped[datetime | None]
+    """When the delivery poller last asked Twilio about this thread reply (its backoff starts here)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -216,6 +221,10 @@ class Reminder(Base):
     last_run_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(64))
     slack_channel: Mapped[str | None] = mapped_column(String(32))
+    approved_size: Mapped[int | None]
+    """How many recipients a second person approved (over MULTI_SMS_APPROVAL_THRESHOLD); None: not approved.
+    Runs above the threshold go only up to this size; growing past it needs approval again."""
+    approved_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -229,7 +238,8 @@ class ReminderRun(Base):
     reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
     occurrence_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(24), index=True)
-    """`sent` (a batch), `missed`, `failed`; digests: `drafting`, `awaiting_approval`, `approved`, `dropped`."""
+    """`sent` (a batch), `missed`, `failed`, `refused` (its author may no longer send), `unapproved` (too big
+    for its approval); digests: `drafting`, `awaiting_approval`, `approved`, `dropped`."""
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     body: Mapped[str | None] = mapped_column(Text)
     """The digest's text, as written by the AI and shown for approval."""

@@ -65,7 +65,8 @@ def _slack_refusal(settings: Settings, actor: Actor, action: Action) -> str | No
         places = places | {settings.slack_approvals_channel}
     if settings.allowed_channels and actor.channel not in places:
         allowed = ", ".join(f"<#{channel}>" for channel in sorted(settings.allowed_channels))
-        return f"Sorry, texts can't be sent from this channel. Try {allowed}."
+        what = "multisms can't be used" if action == "read" else "texts can't be sent"
+        return f"Sorry, {what} from this channel. Try {allowed}."
     return None
 
 
@@ -74,5 +75,5 @@ def _approve_refusal(settings: Settings, actor: Actor, author: str | None) -> st
         return (f"Approvals come from a second person in Slack: {SHARED.get(actor.who, actor.who)} can create a "
                 "big batch but never approve one.")
     if author is not None and actor.who == author:
-        return "You created this batch, so someone else has to approve it."
+        return "You created it, so someone else has to approve it."
     return _slack_refusal(settings, actor, "approve")

@@ -59,7 +59,12 @@ SEND = JobKind("jobs.send.send_batch", "sms", 3600)
 START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60)
 PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120)
 RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120)
-SEND_REPLY = JobKind("jobs.inbound.send_reply", "default", 60)
+SEND_REPLY = JobKind("jobs.replies.send_reply", "default", 60)
+SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60)
+ASK_APPROVAL = JobKind("jobs.approvals.ask", "default", 60)
+SHOW_APPROVAL_DECISION = JobKind("jobs.approvals.show_decision", "default", 60)
+ASK_REMINDER_APPROVAL = JobKind("jobs.approvals.ask_reminder", "default", 60)
+SAY_REMINDER_SKIPPED = JobKind("jobs.approvals.say_reminder_skipped", "default", 60)
 ANSWER_INBOUND = JobKind("jobs.knowledge.answer_inbound", "ai", 180)
 KB_REBUILD = JobKind("jobs.knowledge.rebuild", "ai", 3600)
 KB_ADD_FILE = JobKind("jobs.knowledge.add_slack_file", "ai", 900)
@@ -67,13 +72,13 @@ KB_ASK = JobKind("jobs.knowledge.ask", "ai", 180)
 KB_SEARCH = JobKind("jobs.knowledge.search_excerpts", "ai", 180)
 WRITE_DIGEST = JobKind("jobs.digest.write_digest", "ai", 300)
 SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60)
-REQUEST_APPROVAL = JobKind("jobs.approvals.request", "default", 60)
 CONTACTS_IMPORT_FILE = JobKind("jobs.contacts.import_file", "default", 300)
 UPLOAD_REPORT = JobKind("jobs.contacts.upload_report", "default", 300)
 
 OLD_JOB_PATHS = {
     "jobs.schedule.start_batch": START_BATCH,
     "jobs.ai_reply.answer_inbound": ANSWER_INBOUND,
+    "jobs.inbound.send_reply": SEND_REPLY,
 }
 """Paths of the previous release, still importable (RQ stores the path with each queued and
 scheduled job): remove them one release after the move."""
@@ -145,5 +150,5 @@ def approval_request_job_id(batch_id: int) -> str:
 
 def enqueue_approval_request(connection: Redis, batch_id: int) -> Job:
     """Ask in Slack for a second person to approve a batch now `awaiting_approval` (posted once)."""
-    return enqueue(connection, REQUEST_APPROVAL, batch_id, job_id=approval_request_job_id(batch_id),
+    return enqueue(connection, ASK_APPROVAL, batch_id, job_id=approval_request_job_id(batch_id),
                    retry=APPROVAL_REQUEST_RETRY)

@@ -4,6 +4,11 @@ An occurrence is claimed with one conditional UPDATE that moves `next_run_at` on
 the claimer read; a second worker racing for the same occurrence updates nothing. The run row
 (unique per reminder and occurrence time) is written in the same transaction, as a second
 guard and as the history `remind list` shows. Times are arguments: nothing here reads the clock.
+
+A reminder or digest over MULTI_SMS_APPROVAL_THRESHOLD is approved once by a second person (usually
+right after it is added) for the size it had then; an occurrence that has grown past that size is
+skipped until someone approves again. Its author's permission (`permissions`) is checked at every
+occurrence too: a reminder whose author may no longer send sends nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from multisms import intake, scheduling
-from multisms.batches import MAX_ID
+from multisms import approvals, intake, permissions, scheduling
+from multisms.batches import MAX_ID, Validation
 from multisms.config import Settings
-from multisms.errors import BatchRejected, NotFound
+from multisms.errors import BatchRejected, InvalidTransition, NotAllowed, NotFound
 from multisms.models import Reminder, ReminderRun
+from multisms.permissions import Actor
 from multisms.timespec import Schedule, latest_run, next_run
 
 KINDS = ("reminder", "digest")
@@ -44,7 +50,9 @@ def create(session: Session, settings: Settings, *, kind: str, schedule: Schedul
            now: datetime) -> Reminder:
     """Store a reminder after checking its numbers and message as a batch would be checked.
 
-    Raises `BatchRejected` (nothing stored) with every problem found.
+    One over the approval threshold is stored unapproved (`needs_approval`): nothing goes out until a
+    second person approves it. Raises `BatchRejected` (nothing stored) with every problem found, or
+    when such a reminder could never be approved (Slack not configured).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
@@ -57,17 +65,46 @@ def create(session: Session, settings: Settings, *, kind: str, schedule: Schedul
     message = DIGEST_PLACEHOLDER if kind == "digest" else body
     validation = intake.check(session, settings, body=message, numbers=numbers, sender=sender)
     problems += list(validation.problems)
-    threshold = settings.multi_sms_approval_threshold
-    if threshold and len(validation.recipients) > threshold:
-        problems.append({"field": "recipients", "message": f"{len(validation.recipients)} numbers: a {kind} may go to "
-                         f"at most {threshold} (MULTI_SMS_APPROVAL_THRESHOLD), as no second person approves each run."})
     if problems:
         raise BatchRejected(problems)
     reminder = Reminder(kind=kind, body=body, numbers=numbers, sender=sender, cron=schedule.cron,
                         timezone=schedule.zone or zone, next_run_at=next_run(schedule.cron, schedule.zone or zone, now),
                         created_by=created_by, slack_channel=slack_channel, paused=False)
+    approvals.check_possible(settings, reminder, len(validation.recipients))
     session.add(reminder)
     session.flush()
+    return reminder
+
+
+def size(session: Session, settings: Settings, reminder: Reminder) -> int:
+    """How many people an occurrence would text now (lists and opt-outs change between runs)."""
+    return len(_check(session, settings, reminder).recipients)
+
+
+def needs_approval(settings: Settings, reminder: Reminder, recipients: int) -> bool:
+    """Over the threshold, and larger than what a second person approved (nothing approved yet: any size)."""
+    return approvals.needed(settings, recipients) and (reminder.approved_size or 0) < recipients
+
+
+def approve(session: Session, settings: Settings, reminder_id: int, actor: Actor) -> Reminder:
+    """A second person lets a big reminder go, up to the size it has now. Raises `NotAllowed` for its author,
+    shared identities and people not allowed; `InvalidTransition` when there is nothing to approve."""
+    reminder = get_reminder(session, reminder_id)
+    reason = permissions.refusal(settings, actor, "approve", author=reminder.created_by)
+    if reason:
+        raise NotAllowed(reason)
+    recipients = size(session, settings, reminder)
+    if not needs_approval(settings, reminder, recipients):
+        already = (f"is already approved for up to {reminder.approved_size} numbers" if reminder.approved_size
+                   else "needs no approval")
+        raise InvalidTransition(f"Reminder #{reminder_id} {already}; it goes to {recipients} now.")
+    moved = session.execute(update(Reminder).where(
+        Reminder.id == reminder_id,
+        (Reminder.approved_size.is_(None)) | (Reminder.approved_size < recipients),
+    ).values(approved_size=recipients, approved_by=actor.who)).rowcount
+    session.refresh(reminder)
+    if moved != 1:
+        raise InvalidTransition(f"Reminder #{reminder_id} was just approved by someone else.")
     return reminder
 
 
@@ -140,18 +177,46 @@ def run_occurrence(session: Session, settings: Settings, item: Due, now: datetim
     session.flush()  # the unique (reminder, occurrence) row: a second guard against a double run
     if now - occurrence > MISSED_AFTER:
         run.status, run.error = "missed", "No worker was running at that time; skipped rather than sent late."
+        return run
+    refused = permissions.refusal(settings, Actor(reminder.created_by, reminder.slack_channel), "send")
+    validation = None if refused else _check(session, settings, reminder)
+    if refused:
+        run.status, run.error = "refused", refused
+    elif needs_approval(settings, reminder, len(validation.recipients)):
+        run.status, run.error = "unapproved", _unapproved(reminder, len(validation.recipients))
     elif reminder.kind == "digest":
         run.status = "drafting"
         run.deadline_at = now + timedelta(minutes=settings.digest_approval_minutes)
     else:
-        _make_batch(session, settings, reminder, run, reminder.body, now)
+        _make_batch(session, settings, reminder, run, validation, now)
     return run
 
 
-def _make_batch(session: Session, settings: Settings, reminder: Reminder, run: ReminderRun, body: str,
-                now: datetime) -> None:
-    """A normal, confirmed batch from the template; numbers are checked again (opt-outs change)."""
-    validation = intake.check(session, settings, body=body, numbers=reminder.numbers, sender=reminder.sender)
+def is_news(session: Session, run: ReminderRun) -> bool:
+    """Whether this run's outcome differs from the previous run's: a refusal is said in Slack once, not
+    at every occurrence."""
+    previous = session.execute(select(ReminderRun.status, ReminderRun.error).where(
+        ReminderRun.reminder_id == run.reminder_id, ReminderRun.occurrence_at < run.occurrence_at)
+        .order_by(ReminderRun.occurrence_at.desc()).limit(1)).first()
+    return previous is None or (previous.status, previous.error) != (run.status, run.error)
+
+
+def _check(session: Session, settings: Settings, reminder: Reminder) -> Validation:
+    """The reminder's numbers checked now, as a batch would be (a digest's text is not written yet)."""
+    body = DIGEST_PLACEHOLDER if reminder.kind == "digest" else reminder.body
+    return intake.check(session, settings, body=body, numbers=reminder.numbers, sender=reminder.sender)
+
+
+def _unapproved(reminder: Reminder, recipients: int) -> str:
+    if reminder.approved_size:
+        return (f"It goes to {recipients} numbers now, more than the {reminder.approved_size} approved: "
+                "a second person has to approve it again.")
+    return f"It goes to {recipients} numbers and nobody has approved it yet."
+
+
+def _make_batch(session: Session, settings: Settings, reminder: Reminder, run: ReminderRun,
+                validation: Validation, now: datetime) -> None:
+    """A normal, confirmed batch from the template; numbers were checked again (opt-outs change)."""
     try:
         batch = intake.submit(session, validation, created_by=reminder.created_by, confirmed=True)
     except BatchRejected as exc:
@@ -159,6 +224,8 @@ def _make_batch(session: Session, settings: Settings, reminder: Reminder, run: R
         return
     batch.slack_channel = reminder.slack_channel
     batch.report = {**batch.report, "reminder_id": reminder.id}
+    if approvals.needed(settings, len(validation.recipients)):
+        batch.approved_by = reminder.approved_by  # approved once for the reminder, up to this size
     session.flush()
     run.batch_id = batch.id
     scheduling.hold(session, settings, batch, now)

@@ -170,9 +170,13 @@ def advance_recipient(session: Session, recipient_id: int, status: str, **fields
 
 def record_message(session: Session, *, direction: str, from_number: str, to_number: str, body: str,
                    status: str, sid: str | None = None, error_code: int | None = None,
-                   batch_id: int | None = None, recipient_id: int | None = None) -> Message:
+                   batch_id: int | None = None, recipient_id: int | None = None,
+                   slack: tuple[str, str] | None = None) -> Message:
+    """`slack`: (channel, ts) of the person's thread reply this SMS texts, where its status is shown."""
+    channel, ts = slack or (None, None)
     message = Message(direction=direction, from_number=from_number, to_number=to_number, body=body, status=status,
-                      sid=sid, error_code=error_code, batch_id=batch_id, recipient_id=recipient_id)
+                      sid=sid, error_code=error_code, batch_id=batch_id, recipient_id=recipient_id,
+                      slack_channel=channel, slack_ts=ts)
     session.add(message)
     return message
 

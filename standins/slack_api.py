@@ -19,14 +19,13 @@ recorded, rate-limited ones included (so retries are visible).  File
 downloads without ``Authorization: Bearer`` get a 200 HTML login page, which
 is what real Slack does instead of an error.
 
-Uploads follow Slack's three steps (what ``files_upload_v2`` does):
-``files.getUploadURLExternal`` (``filename`` and ``length`` required) gives an
-upload URL and a file id; the bytes are POSTed to that URL; then
-``files.completeUploadExternal`` (once per file) shares them.  Like Slack,
-``channel_id`` takes only conversation ids (C…, G…, D…, Z…), never a user id:
-a DM needs ``conversations.open`` first.  (Slack also wants 9+ characters;
-the stand-in accepts the tests' short ids such as ``C1``.)  A file completed
-without a channel stays private.  ``uploads()`` lists what was shared.
+Uploads (``files_upload_v2``'s three steps, ``conversations.open``) are in ``slack_uploads``.
+
+Reactions (``reactions.add`` / ``reactions.remove``) are the bot's own, on a stored
+message: one it posted, or a person's message a test put there with ``add_message``
+(people's messages reach the app as events, never through the API). As Slack documents,
+adding one the bot already added answers ``already_reacted``, removing one it has not
+added ``no_reaction``, and an unknown message ``message_not_found``.
 """
 from __future__ import annotations
 
@@ -37,11 +36,11 @@ import uuid
 from typing import Any
 
 from .server import Request, Response, StandIn, json_response, text_response
+from .slack_uploads import SlackUploads
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")  # JSON strings when form-encoded
+_EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")  # as Slack names them, without colons
 _LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
-_CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]+$")
-_CONVERSATION_ID_RULE = "input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
 
 
 def _block_errors(blocks: Any) -> list[str]:
@@ -63,7 +62,7 @@ def _block_errors(blocks: Any) -> list[str]:
     return errors
 
 
-class SlackStandIn(StandIn):
+class SlackStandIn(SlackUploads, StandIn):
     """Local Slack Web API; see module docstring for wiring and semantics."""
 
     def __init__(self, latency: float = 0.0, team_id: str = "T1", bot_user_id: str = "UBOT",
@@ -142,15 +141,22 @@ class SlackStandIn(StandIn):
             self._files[file_id] = {"info": info, "content": content}
         return info
 
-    def uploads(self, channel: str | None = None) -> list[dict]:
-        """Files completed with files.completeUploadExternal, in order: id, filename, title, content,
-        channel (None: private), thread_ts, initial_comment."""
+    def add_message(self, channel: str, text: str, *, user: str = "U1", thread_ts: str | None = None,
+                    ts: str | None = None) -> str:
+        """A person's message, as if they had typed it in Slack (so the app can react to it); returns its ts."""
+        ts = ts or self.next_ts()
+        msg = {"type": "message", "user": user, "team": self.team_id, "text": text, "ts": ts}
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
         with self.lock:
-            return [dict(f) for f in self._shared if channel is None or f["channel"] == channel]
+            self._messages[(channel, ts)] = msg
+        return ts
 
-    def dm_channel(self, user_id: str) -> str:
-        """The DM conversation id conversations.open gives for this user."""
-        return "D" + user_id.lstrip("UW")
+    def reactions(self, channel: str, ts: str) -> list[str]:
+        """Names of the reactions on a stored message, in the order they were added."""
+        with self.lock:
+            msg = self._messages.get((channel, ts)) or {}
+            return [r["name"] for r in msg.get("reactions", [])]
 
     def next_ts(self) -> str:
         with self._ts_lock:
@@ -173,15 +179,6 @@ class SlackStandIn(StandIn):
         if req.path.startswith("/upload/v1/") and req.method == "POST":
             return self._receive_upload(req.path.rsplit("/", 1)[-1], req.body)
         return text_response("not found", 404)
-
-    def _receive_upload(self, file_id: str, content: bytes) -> Response:
-        """Step 2 of an upload: the bytes, POSTed to the URL step 1 gave (no token needed, as at Slack)."""
-        with self.lock:
-            pending = self._uploads.get(file_id)
-            if pending is None:
-                return text_response("upload url not found", 404)
-            pending["content"] = content
-        return text_response(f"OK - {len(content)}")
 
     def _download(self, req: Request) -> Response:
         if not (req.header("authorization") or "").startswith("Bearer "):
@@ -264,6 +261,37 @@ class SlackStandIn(StandIn):
             msg["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
             return {"ok": True, "channel": b["channel"], "ts": msg["ts"], "text": msg["text"], "message": dict(msg)}
 
+    def _reaction_target(self, b: dict) -> tuple[dict | None, dict | None]:
+        """(the message, None) or (None, the error answer) for reactions.add / reactions.remove."""
+        if not (b.get("channel") and b.get("timestamp")):
+            return None, self._fail("no_item_specified")
+        if not _EMOJI_NAME.match(b.get("name") or ""):
+            return None, self._fail("invalid_name")
+        msg = self._messages.get((b["channel"], b["timestamp"]))
+        return (msg, None) if msg is not None else (None, self._fail("message_not_found"))
+
+    def _m_reactions_add(self, b: dict) -> dict:
+        with self.lock:
+            msg, problem = self._reaction_target(b)
+            if problem:
+                return problem
+            reactions = msg.setdefault("reactions", [])
+            if any(r["name"] == b["name"] for r in reactions):
+                return self._fail("already_reacted")
+            reactions.append({"name": b["name"], "users": [self.bot_user_id], "count": 1})
+        return {"ok": True}
+
+    def _m_reactions_remove(self, b: dict) -> dict:
+        with self.lock:
+            msg, problem = self._reaction_target(b)
+            if problem:
+                return problem
+            kept = [r for r in msg.get("reactions", []) if r["name"] != b["name"]]
+            if len(kept) == len(msg.get("reactions", [])):
+                return self._fail("no_reaction")
+            msg["reactions"] = kept
+        return {"ok": True}
+
     def _m_chat_postEphemeral(self, b: dict) -> dict:
         if not b.get("user"):
             return self._fail("user_not_in_channel")
@@ -327,59 +355,3 @@ class SlackStandIn(StandIn):
         with self.lock:
             stored = self._files.get(b.get("file") or "")
         return {"ok": True, "file": dict(stored["info"])} if stored else self._fail("file_not_found")
-
-    def _m_conversations_open(self, b: dict) -> dict:
-        users = [u for u in (b.get("users") or "").split(",") if u]
-        if not users:
-            return self._fail("users_list_not_supplied")
-        if len(users) > 1:
-            return self._fail("not_implemented")  # group DMs: not needed by this app
-        return {"ok": True, "channel": {"id": self.dm_channel(users[0])}}
-
-    def _m_files_getUploadURLExternal(self, b: dict) -> dict:
-        length = str(b.get("length") or "")
-        if not b.get("filename") or not length.isdigit() or int(length) == 0:
-            missing = "filename" if not b.get("filename") else "length"
-            return self._fail("invalid_arguments", [f"missing required field: {missing}"])
-        file_id = "F" + uuid.uuid4().hex[:10].upper()
-        with self.lock:
-            self._uploads[file_id] = {"filename": b["filename"], "length": int(length), "content": None}
-        return {"ok": True, "upload_url": f"{self.root_url}/upload/v1/{file_id}", "file_id": file_id}
-
-    def _m_files_completeUploadExternal(self, b: dict) -> dict:
-        try:
-            files = json.loads(b["files"]) if isinstance(b.get("files"), str) else b.get("files")
-        except ValueError:
-            files = None
-        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
-            return self._fail("invalid_arguments", ["must provide files with an id [json-pointer:/files]"])
-        channel = b.get("channel_id") or None
-        if channel and not _CONVERSATION_ID.match(channel):
-            return self._fail("invalid_arguments", [_CONVERSATION_ID_RULE])
-        if b.get("thread_ts") and not channel:
-            return self._fail("invalid_arguments", ["thread_ts needs exactly one channel"])
-        with self.lock:
-            if any((self._uploads.get(f["id"]) or {}).get("content") is None for f in files):
-                return self._fail("file_not_found")  # never started, never uploaded, or completed already
-            done = [self._share(f, self._uploads.pop(f["id"]), channel, b) for f in files]
-        if channel:
-            self._post_share(channel, b, done)
-        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in done]}
-
-    def _share(self, wanted: dict, upload: dict, channel: str | None, b: dict) -> dict:
-        shared = {"id": wanted["id"], "filename": upload["filename"], "title": wanted.get("title") or
-                  upload["filename"], "content": upload["content"], "channel": channel,
-                  "thread_ts": b.get("thread_ts"), "initial_comment": b.get("initial_comment")}
-        self._shared.append(shared)
-        return shared
-
-    def _post_share(self, channel: str, b: dict, done: list[dict]) -> None:
-        """Slack shares files as a message from the bot in the channel (or thread)."""
-        ts = self.next_ts()
-        msg = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "team": self.team_id,
-               "text": b.get("initial_comment") or "", "ts": ts,
-               "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]} for f in done]}
-        if b.get("thread_ts"):
-            msg["thread_ts"] = b["thread_ts"]
-        with self.lock:
-            self._messages[(channel, ts)] = msg

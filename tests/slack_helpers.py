@@ -68,6 +68,20 @@ class SlackWorkspace:
         return eventually(lambda: self.api.responses(name), what=f"an answer on {name}")[-1]
 
 
+def event_body(text: str, *, channel: str, thread_ts: str, ts: str, user: str = "UPERSON", **extra) -> str:
+    return json.dumps({
+        "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+        "event_id": f"Ev{ts.replace('.', '')}", "event_time": 1700000000,
+        "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+                  "thread_ts": thread_ts, **extra},
+    })
+
+
+def post_event(client, body: str, **headers):
+    signed = {**signed_headers(body), "Content-Type": "application/json", **headers}
+    return client.post("/slack/events", data=body, headers=signed)
+
+
 def text_of(message: dict) -> str:
     """Everything a person could read in a message: its text and all block texts."""
     return json.dumps(message, ensure_ascii=False)

@@ -14,8 +14,8 @@ from multisms import knowledge
 from multisms.db import session_scope
 from multisms.models import Conversation, KnowledgeGap
 from tests.kb_helpers import ANSWER, PARKING, REFUNDS, add_document, ai_env, grounded_model
-from tests.slack_helpers import SlackWorkspace, button_values
-from tests.test_conversations import NUMBER, conversation_thread, event_body, inbound, post_event
+from tests.slack_helpers import SlackWorkspace, button_values, event_body, post_event
+from tests.test_conversations import NUMBER, conversation_thread, inbound
 
 MASKED = "+48••••••000"
 
@@ -115,6 +115,7 @@ def test_a_persons_reply_in_the_thread_pauses_the_ai_until_resume_ai_is_clicked(
     inbound(client, twilio_api, "Is parking free?")
     run_jobs()
     thread = conversation_thread(slack_api)
+    slack_api.add_message("CINBOX", "I'll take it from here", user="UPERSON", thread_ts=thread, ts="1700000300.000001")
     assert post_event(client, event_body("I'll take it from here", channel="CINBOX", thread_ts=thread,
                                          ts="1700000300.000001")).status_code == 200
     _wait_for_queue(redis_conn)
@@ -123,7 +124,7 @@ def test_a_persons_reply_in_the_thread_pauses_the_ai_until_resume_ai_is_clicked(
         conversation = session.query(Conversation).filter_by(number=NUMBER).one()
         assert conversation.ai_paused
         conversation_id = conversation.id
-    [paused_note] = [p for p in thread_posts(slack_api, thread) if "Sent to" in p["text"]]
+    [paused_note] = [p for p in thread_posts(slack_api, thread) if "AI replies are paused" in p["text"]]
     assert button_values(paused_note) == {RESUME_AI: str(conversation_id)}
 
     inbound(client, twilio_api, "And is parking free on Sunday?")

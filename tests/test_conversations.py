@@ -8,9 +8,8 @@ import time
 from multisms import autoreply, conversations
 from multisms.db import session_scope
 from multisms.models import Batch, Conversation
-from standins.signing import signed_headers
 from tests.send_helpers import create_batch, numbers, post_signed
-from tests.slack_helpers import eventually, text_of
+from tests.slack_helpers import event_body, eventually, post_event, text_of
 
 NUMBER = numbers(1)[0]
 
@@ -139,20 +138,6 @@ def test_no_auto_reply_to_an_auto_responder_and_the_mode_switches_at_run_time(
     assert autoreply.current_mode(redis_conn, settings) == "off"
 
 
-def event_body(text: str, *, channel: str, thread_ts: str, ts: str, user: str = "UPERSON", **extra) -> str:
-    return json.dumps({
-        "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": f"Ev{ts.replace('.', '')}", "event_time": 1700000000,
-        "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-                  "thread_ts": thread_ts, **extra},
-    })
-
-
-def post_event(client, body: str, **headers):
-    signed = {**signed_headers(body), "Content-Type": "application/json", **headers}
-    return client.post("/slack/events", data=body, headers=signed)
-
-
 def conversation_thread(slack_api) -> str:
     [ts] = [m["ts"] for m in slack_api.messages("CINBOX") if m["text"].startswith("Conversation with")]
     return ts
@@ -168,8 +153,9 @@ def test_a_persons_thread_reply_is_texted_back_and_the_bots_own_messages_are_not
     run_jobs()
     thread = conversation_thread(slack_api)
 
-    reply = event_body("We open at 9 &amp; close at 5, see <https://example.com/hours|our hours>",
-                       channel="CINBOX", thread_ts=thread, ts="1700000100.000001")
+    typed = "We open at 9 &amp; close at 5, see <https://example.com/hours|our hours>"
+    slack_api.add_message("CINBOX", typed, user="UPERSON", thread_ts=thread, ts="1700000100.000001")
+    reply = event_body(typed, channel="CINBOX", thread_ts=thread, ts="1700000100.000001")
     assert post_event(client, reply).status_code == 200
     assert post_event(client, reply, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
                       ).status_code == 200
@@ -185,9 +171,7 @@ def test_a_persons_thread_reply_is_texted_back_and_the_bots_own_messages_are_not
 
     assert [m["body"] for m in twilio_api.messages] == [
         "We open at 9 & close at 5, see https://example.com/hours"]
-    confirmations = [c for c in slack_api.calls("chat.postMessage") if c.get("thread_ts") == thread
-                     and "Sent to" in c["text"]]
-    assert len(confirmations) == 1 and "+48••••••000" in confirmations[0]["text"]
+    assert slack_api.reactions("CINBOX", "1700000100.000001") == ["outbox_tray"]  # 📤 on the reply: sent
     with session_scope(settings.database_url) as session:
         assert session.query(Conversation).filter_by(number=NUMBER).one().ai_paused  # a human took over
 
@@ -215,3 +199,15 @@ def test_autoreply_mode_is_switched_from_slack(slack, redis_conn, settings):
     refused = slack.command("autoreply ai")
     assert "OPENAI_API_KEY" in text_of(refused)
     assert autoreply.current_mode(redis_conn, settings) == "template"
+
+
+def test_ai_replies_are_refused_until_there_is_an_inbox_for_hand_overs(make_slack, slack_api, redis_conn, settings):
+    slack = make_slack(OPENAI_API_KEY="sk-test")
+
+    refused = slack.command("autoreply ai")
+
+    assert "SLACK_INBOX_CHANNEL" in refused["text"] and "Nothing changed" in refused["text"]
+    assert autoreply.current_mode(redis_conn, settings) == "off"
+    slack_api.reset()  # a new workspace below numbers its answers from 1 again
+    switched = make_slack(OPENAI_API_KEY="sk-test", SLACK_INBOX_CHANNEL="CINBOX").command("autoreply ai")
+    assert "Auto-reply is now *ai*" in switched["text"]

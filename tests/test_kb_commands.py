@@ -121,10 +121,13 @@ def test_without_an_openai_key_ask_and_search_say_so_and_the_rest_works(kb_slack
     assert "indexing…" in text_of(slack.command("kb list"))
 
 
-def test_only_allowed_people_change_the_knowledge_base_but_anyone_may_ask(kb_slack):
+def test_only_allowed_people_change_read_or_ask_the_knowledge_base(kb_slack, redis_conn):
     slack = kb_slack(MULTISMS_ALLOWED_USERS="U2")
-    assert "not on the list" in slack.command("kb add Parking is free.")["text"]
-    assert "Looking that up" in slack.command("ask Is parking free?")["text"]
+    assert "not on the list of people who may send" in slack.command("kb add Parking is free.", user="U1")["text"]
+    for line in ("ask Is parking free?", "kb search parking", "kb list", "kb gaps"):
+        assert "not on the list of people who may read" in slack.command(line, user="U1")["text"], line
+    assert redis_conn.llen("rq:queue:ai") == 0  # no model call was spent on them
+    assert "Looking that up" in slack.command("ask Is parking free?", user="U2")["text"]
 
 
 def test_the_terminal_chat_lists_the_knowledge_base_and_needs_a_worker_to_ask(openai_api, tmp_path, configure):

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.shell import Shell
 from jobs.scheduling import due_work
 from multisms.db import session_scope
 from multisms.models import Batch, Reminder, ReminderRun
@@ -87,12 +88,14 @@ def test_paused_reminders_skip_and_resume_from_the_next_time(slack, twilio_api, 
     assert "No reminder #1." in slack.command("remind pause 1")["text"]
 
 
-def test_reminders_refuse_what_a_batch_would_refuse(make_slack, settings):
+def test_reminders_refuse_what_a_batch_would_refuse(make_slack, configure):
     slack = make_slack(MULTI_SMS_APPROVAL_THRESHOLD="1")
     bad = slack.command("remind add every day at 9:00 | 12345 | Hi")
     assert "I can't add this: None of the numbers can be sent to." in bad["text"]
-    big = slack.command(f"remind add every day at 9:00 | {ANNA}, {BOB} | Hi")
-    assert "2 numbers: a reminder may go to at most 1 (MULTI_SMS_APPROVAL_THRESHOLD)" in big["text"]
     assert "is not a day I know" in slack.command("remind add every someday at 9:00 | +48600100001 | Hi")["text"]
+    settings = configure(SLACK_BOT_TOKEN=None, MULTI_SMS_APPROVAL_THRESHOLD="1")  # the terminal chat, no Slack
+    printed: list[str] = []
+    Shell(settings, write=printed.append).handle(f"remind add every day at 9:00 | {ANNA}, {BOB} | Hi")
+    assert "more than MULTI_SMS_APPROVAL_THRESHOLD (1)" in printed[-1] and "Slack is not configured" in printed[-1]
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(Reminder)) == 0

@@ -112,16 +112,16 @@ def test_following_without_a_worker_says_how_to_start_one(console_settings):
     assert "No worker is running" in terminal.type("confirm")
 
 
-def test_a_big_batch_from_the_terminal_waits_for_a_teammate(configure):
+def test_a_big_batch_from_the_terminal_needs_slack_for_its_second_person(configure):
     settings = configure(TWILIO_ACCOUNT_SID=None, TWILIO_AUTH_TOKEN=None, TWILIO_DEFAULT_FROM=None,
                          MULTI_SMS_APPROVAL_THRESHOLD=1)
     terminal = Terminal(settings)
     terminal.type(f"send {ANNA} {BOB} | Big")
 
-    asked = terminal.type("confirm")
+    refused = terminal.type("confirm")
 
-    assert "type `/multisms approve 1` in Slack" in asked and "[Approve]  [Cancel]" in asked
-    assert "the terminal chat can create a big batch but never approve one" in terminal.type("approve")
+    assert "Batch #1 can't be confirmed, so it stays a draft" in refused and "Slack is not configured" in refused
+    assert "the terminal chat can create a big batch but never approve one" in terminal.type("approve 1")
 
 
 def test_times_typed_in_the_terminal_are_read_in_default_timezone(configure):

@@ -292,6 +292,26 @@ def test_slack_refuses_invalid_blocks_and_unknown_methods(slack_api, web):
     assert slack_api.messages() == []
 
 
+def test_slack_reactions_are_the_bots_own_and_refused_as_slack_documents(slack_api, web):
+    from slack_sdk.errors import SlackApiError
+
+    def error(call, **arguments) -> str:
+        with pytest.raises(SlackApiError) as exc:
+            call(**arguments)
+        return exc.value.response["error"]
+
+    ts = slack_api.add_message("C1", "Yes, 6 pm", user="U42", thread_ts="1700000000.000001")
+    assert web.reactions_add(channel="C1", timestamp=ts, name="outbox_tray")["ok"]
+    assert error(web.reactions_add, channel="C1", timestamp=ts, name="outbox_tray") == "already_reacted"
+    assert web.reactions_add(channel="C1", timestamp=ts, name="white_check_mark")["ok"]
+    assert web.reactions_remove(channel="C1", timestamp=ts, name="outbox_tray")["ok"]
+    assert error(web.reactions_remove, channel="C1", timestamp=ts, name="outbox_tray") == "no_reaction"
+    assert slack_api.reactions("C1", ts) == ["white_check_mark"]
+    assert error(web.reactions_add, channel="C1", timestamp="1.000001", name="x") == "message_not_found"
+    assert error(web.reactions_add, channel="C1", timestamp=ts, name=":x:") == "invalid_name"
+    assert error(web.reactions_add, channel="C1", timestamp="", name="x") == "no_item_specified"
+
+
 def test_slack_rate_limit_error_and_retry_handler(slack_api, web):
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError

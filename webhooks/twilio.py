@@ -14,9 +14,9 @@ from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from multisms import keywords, optouts
+from multisms import delivery, keywords, optouts
 from multisms.numbers import mask, parse_number
-from multisms.queues import RECEIVE_INBOUND, enqueue, enqueue_progress
+from multisms.queues import RECEIVE_INBOUND, SHOW_REPLY_STATUS, enqueue, enqueue_progress
 from multisms.storage import apply_delivery_status, get_batch, record_inbound
 from multisms.twilio_errors import TWILIO_TO_RECIPIENT, describe
 from webhooks import resources
@@ -63,7 +63,8 @@ def twilio_signed(view):
 @bp.post("/status")
 @twilio_signed
 def status():
-    """A StatusCallback: move the recipient and message forward; duplicates and late ones change nothing."""
+    """A StatusCallback: move the recipient and message forward; duplicates and late ones change nothing.
+    Slack is brought up to date by a job: the batch's message, or a texted thread reply's reaction."""
     sid = request.form.get("MessageSid", "")
     twilio_status = request.form.get("MessageStatus", "")
     status_name = TWILIO_TO_RECIPIENT.get(twilio_status)
@@ -74,7 +75,11 @@ def status():
     session = resources.db()
     recipient = apply_delivery_status(session, sid, status_name, error_code,
                                       describe(error_code) if error_code else None)
+    reply = delivery.thread_reply(session, sid) if recipient is None else None
     session.commit()
+    if reply is not None:
+        enqueue(resources.redis(), SHOW_REPLY_STATUS, reply)
+        return "", 204
     if recipient is None:
         log.info("status %s for unknown message %s", twilio_status, sid)
         return "", 204

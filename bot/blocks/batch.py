@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.blocks.primitives import (
@@ -181,6 +182,8 @@ def progress(batch, counts: BatchCounts) -> list[dict]:
     blocks = [section("\n".join(lines)), section(quote(batch.body, 500)), context(about)]
     if batch.status == "paused":
         blocks.append(context(f"⏸ Paused: {escape(batch.error or 'no reason given')}"))
+    if batch.status == "cancelled" and batch.error:
+        blocks.append(context(f"🛑 {escape(batch.error)} Nothing more is sent."))
     if batch.status == "scheduled" and batch.scheduled_at:
         blocks.append(context(f"⏰ Goes out {slack_date(batch.scheduled_at)}"))
     return blocks
@@ -193,18 +196,33 @@ def progress_text(batch, counts: BatchCounts) -> str:
             f"{t.waiting} pending")
 
 
-def approval_request(batch, numbers: Sequence[str], *, threshold: int | None) -> list[dict]:
-    """Posted in the channel when a batch is too big for one person; the author cannot approve it."""
+def approval_request(batch, numbers: Sequence[str], *, threshold: int | None,
+                     expires_at: datetime | None = None) -> list[dict]:
+    """Posted where approvals are asked for when a batch is too big for one person; the author cannot approve it."""
     over = f" (more than {threshold})" if threshold else ""
     masked = [mask(n) for n in numbers]
+    deadline = f" If nobody approves it by {slack_date(expires_at)}, it is cancelled." if expires_at else ""
     return fit([
         section(f"{who(batch.created_by)} wants to send batch #{batch.id} to *{len(numbers)}* numbers{over}. "
-                "A second person has to approve it: please check it and click Approve."),
+                "A second person has to approve it: please check it and click Approve." + deadline),
         section(quote(batch.body)),
         section("*Recipients*\n" + listing(masked, sep=", ")),
         actions(button("Approve", "approve_batch", batch.id, "primary"),
                 button("Cancel", "cancel_batch", batch.id, "danger")),
     ])
+
+
+def approval_decided(batch) -> list[dict]:
+    """The request for approval once someone decided (or nobody did): no buttons, what happened, where it went."""
+    follow = f" Follow it in <#{batch.slack_channel}>." if batch.slack_channel else ""
+    if batch.approved_by:
+        outcome = f"✅ Approved by {who(batch.approved_by)}: it is {status_label(batch.status)}.{follow}"
+    elif batch.status == "cancelled":
+        outcome = f"🛑 Cancelled: {escape(batch.error)} Nothing was sent." if batch.error else \
+            "🛑 Cancelled: nothing was sent."
+    else:
+        outcome = f"It is {status_label(batch.status)}."
+    return [section(f"*Batch #{batch.id}* by {who(batch.created_by)}\n{outcome}"), section(quote(batch.body, 500))]
 
 
 def failure_rows(recipients: Iterable) -> list[tuple[str, int | None, str | None]]:

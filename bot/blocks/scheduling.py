@@ -1,4 +1,4 @@
-"""Block Kit for scheduling: send times, scheduled batches, reminders, digests waiting for approval.
+"""Block Kit for scheduling: send times, scheduled batches, reminders (and their approval), digests.
 
 Times are Slack date tokens (`<!date^…>`), so every reader sees them in their own time zone;
 the fallback text (terminal chat, notifications) names the zone. Channel posts (digest
@@ -58,6 +58,8 @@ def reminder_list(rows: Sequence[tuple], *, title: str) -> list[dict]:
     lines = []
     for reminder, count, last in rows:
         state = "⏸ paused" if reminder.paused else f"next {slack_time(reminder.next_run_at, reminder.timezone)}"
+        if reminder.approved_by:
+            state += f" · approved by {who(reminder.approved_by)} for up to {reminder.approved_size}"
         kind = "digest" if reminder.kind == "digest" else "reminder"
         line = (f"*#{reminder.id}* {kind} · {escape(describe(reminder.cron))} ({escape(reminder.timezone)}) · "
                 f"{plural(count, 'number')} · {state}")
@@ -65,9 +67,39 @@ def reminder_list(rows: Sequence[tuple], *, title: str) -> list[dict]:
             line += f" · last: {escape(last.status.replace('_', ' '))}"
             if last.batch_id:
                 line += f" (batch #{last.batch_id})"
+            elif last.status in ("refused", "unapproved"):
+                line += f" ({escape(clip(last.error or '', 120))})"
         lines.append(line + f"\n> {escape(clip(reminder.body.replace(chr(10), ' '), 80))}")
     return [section(f"*{title}*\n" + "\n".join(lines)),
-            context("`remind pause <id>` · `remind resume <id>` · `remind delete <id>`")]
+            context("`remind pause <id>` · `remind resume <id>` · `remind delete <id>` · "
+                    "`remind approve <id>` (someone else's, over the approval threshold)")]
+
+
+APPROVE_REMINDER = "approve_reminder"
+
+
+def reminder_approval_request(reminder, *, count: int, threshold: int | None) -> list[dict]:
+    """Posted where approvals are asked for: a reminder or digest too big for one person, once per size."""
+    kind = "digest" if reminder.kind == "digest" else "reminder"
+    grown = (f" It was approved for {reminder.approved_size}; it has grown, so it is skipped until someone "
+             "approves again." if reminder.approved_size else " Nothing goes out until someone approves it.")
+    what = "The AI writes each text from this source" if kind == "digest" else "The message"
+    return [
+        section(f"{who(reminder.created_by)}'s {kind} #{reminder.id} ({escape(describe(reminder.cron))}, "
+                f"{escape(reminder.timezone)}) goes to *{count}* numbers, more than {threshold}. A second person "
+                f"has to approve it once, for up to {count} numbers.{grown}"),
+        section(f"{what}:\n{quote(reminder.body, 1000)}"),
+        actions(button("Approve", APPROVE_REMINDER, reminder.id, "primary")),
+    ]
+
+
+def reminder_skipped(reminder, run) -> list[dict]:
+    """A reminder's occurrence that its author may no longer send: said once, until something changes."""
+    kind = "Digest" if reminder.kind == "digest" else "Reminder"
+    when = slack_time(run.occurrence_at, reminder.timezone)
+    return [section(f"⛔ *{kind} #{reminder.id}* did not go out {when}: {who(reminder.created_by)}, who added it, "
+                    f"may no longer send texts.\n> {escape(run.error or '')}"),
+            context(f"Its next times are skipped too until that changes. `remind delete {reminder.id}` removes it.")]
 
 
 def digest_request(run, *, count: int, schedule: str) -> list[dict]:

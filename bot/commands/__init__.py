@@ -58,7 +58,7 @@ def run(bot: Bot, caller: Caller, parsed: Call | Usage) -> Reply:
     if isinstance(parsed, Usage):
         return _explain(bot, parsed)
     found = COMMANDS[parsed.name]
-    return _answer(bot, caller, found.access, found.handler, parsed.args)
+    return _answer(bot, caller, found.access_for(parsed.args), found.handler, parsed.args)
 
 
 def press(bot: Bot, caller: Caller, action_id: str, value: int) -> Reply:
@@ -78,9 +78,9 @@ def from_slack(text: str) -> str:
 
 
 def _answer(bot: Bot, caller: Caller, access: str, handler: Handler, args) -> Reply:
-    """Refuse who may not; a value the handler cannot use, or a domain refusal (no such batch, not in
-    that state, not allowed), becomes the answer."""
-    reason = refusal(bot.settings, caller) if access in GATED else None
+    """Refuse who may not (`multisms.permissions`); a value the handler cannot use, or a domain refusal
+    (no such batch, not in that state, not allowed), becomes the answer."""
+    reason = refusal(bot.settings, caller, access) if access in GATED else None
     if reason:
         return say(reason)
     try:

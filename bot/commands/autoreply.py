@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.commands.registry import Usage, command
 from bot.context import Bot, Caller, Reply, say
-from multisms.autoreply import MODES, current_mode, set_mode
+from multisms.autoreply import MODES, current_mode, mode_problem, set_mode
 
 
 def read_mode(verb: str, rest: str) -> str:
@@ -18,11 +18,12 @@ def read_mode(verb: str, rest: str) -> str:
     return mode
 
 
-@command("autoreply", grammar=read_mode, access="send",
+@command("autoreply", grammar=read_mode, access=lambda mode: "send" if mode else "read",
          help={"autoreply [off|template|ai]": "show or switch automatic replies to incoming texts"})
 def autoreply(bot: Bot, caller: Caller, mode: str) -> Reply:
-    if mode == "ai" and not bot.settings.openai_api_key:
-        return say("AI replies need an OpenAI key: set OPENAI_API_KEY, then switch again. Nothing changed.")
+    problem = mode_problem(bot.settings, mode) if mode else None
+    if problem:
+        return say(problem)
     if mode:
         set_mode(bot.redis, mode)
     shown = current_mode(bot.redis, bot.settings)

@@ -3,6 +3,8 @@
 A command and the button of the same name run the same function (`cancel 12` = Cancel on
 batch #12). The status changes themselves are `multisms.controls`: single conditional
 UPDATEs, so two clicks can never send twice. Sends are queued only after the change is committed.
+A batch over MULTI_SMS_APPROVAL_THRESHOLD waits (`multisms.approvals`); a worker posts the request
+for a second person where `approvals.channel_for` says, and tidies it once someone decides.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from bot.blocks.batch import approval_request, batch_list, progress_text, recipients_view, status_label
+from bot.blocks.batch import batch_list, progress_text, recipients_view, status_label
 from bot.blocks.batch import status as status_blocks
-from bot.blocks.primitives import notice, plural, who
+from bot.blocks.primitives import plural, who
 from bot.blocks.scheduling import slack_time
 from bot.commands.registry import Usage, button, command
-from bot.context import Announcement, Bot, Caller, Reply, refusal, say
-from multisms import controls, scheduling
+from bot.context import Bot, Caller, Reply, refusal, say
+from multisms import approvals, controls, scheduling
 from multisms.batches import parse_id
-from multisms.errors import InvalidTransition
+from multisms.errors import BatchRejected, InvalidTransition
 from multisms.models import utcnow
-from multisms.permissions import Actor
-from multisms.queues import UPLOAD_REPORT, enqueue, enqueue_progress, enqueue_send
+from multisms.queues import (
+    SHOW_APPROVAL_DECISION,
+    UPLOAD_REPORT,
+    enqueue,
+    enqueue_approval_request,
+    enqueue_progress,
+    enqueue_send,
+)
 from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 
@@ -89,21 +97,24 @@ def report(bot: Bot, caller: Caller, batch_id: int) -> Reply:
 
 @button("confirm_batch", access="send")
 def confirm(bot: Bot, caller: Caller, batch_id: int) -> Reply:
-    """The author's go-ahead: send now, or ask the channel for a second person above the threshold."""
-    threshold = bot.settings.multi_sms_approval_threshold
-    with bot.session() as session:
-        batch = get_batch(session, batch_id)
-        if batch.created_by != caller.created_by:
-            return say(f"Only {who(batch.created_by)} can confirm batch #{batch_id}: it is their draft.")
-        try:
-            controls.confirm(session, batch_id, by=caller.created_by, approval_threshold=threshold)
-        except InvalidTransition:
-            return say(_already(batch))
-        channel = batch.slack_channel
-        held = scheduling.hold(session, bot.settings, batch, utcnow()) if batch.status == "pending" else None
-        if batch.status == "awaiting_approval":
-            pending, _ = list_recipients(session, batch_id, status="pending")
-            return _ask_for_approval(batch, [r.number_normalized for r in pending], threshold)
+    """The author's go-ahead: send now, or ask for a second person above the threshold (refused when
+    nobody could approve: Slack not configured, no channel to ask in)."""
+    try:
+        with bot.session() as session:
+            batch = get_batch(session, batch_id)
+            if batch.created_by != caller.created_by:
+                return say(f"Only {who(batch.created_by)} can confirm batch #{batch_id}: it is their draft.")
+            try:
+                controls.confirm(session, batch_id, by=caller.created_by)
+            except InvalidTransition:
+                return say(_already(batch))
+            waits_for_approval = approvals.hold(session, bot.settings, batch)
+            channel = batch.slack_channel
+            held = None if waits_for_approval else scheduling.hold(session, bot.settings, batch, utcnow())
+    except BatchRejected as exc:
+        return say(f"Batch #{batch_id} can't be confirmed, so it stays a draft: {exc.problems[0]['message']}")
+    if waits_for_approval:
+        return _ask_for_approval(bot, batch)
     if held:
         return _waiting_reply(bot, batch_id, held, batch.scheduled_at, channel)
     _start(bot, batch_id, channel)
@@ -117,9 +128,12 @@ def confirm(bot: Bot, caller: Caller, batch_id: int) -> Reply:
 def cancel(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     with bot.session() as session:
         stopped = controls.cancel(session, batch_id)
-        has_message = get_batch(session, batch_id).slack_ts is not None
+        batch = get_batch(session, batch_id)
+        has_message, asked = batch.slack_ts is not None, approvals.request_message(batch) is not None
     if has_message:
         enqueue_progress(bot.redis, batch_id, final=True)
+    if asked:
+        enqueue(bot.redis, SHOW_APPROVAL_DECISION, batch_id)
     return say(f"Batch #{batch_id} is cancelled: {plural(stopped, 'recipient')} will not get it.")
 
 
@@ -142,15 +156,16 @@ def resume(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     return say(f"Batch #{batch_id} is sending again.", follow=batch_id)
 
 
-@button("approve_batch", access="send")
-@command("approve", grammar=batch_number, access="send",
+@button("approve_batch", access="approve")
+@command("approve", grammar=batch_number, access="approve",
          help={"approve <id>": "let someone else's big batch go (the author cannot)"})
 def approve(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     """A second person lets a big batch go; `controls.approve` refuses its author (`NotAllowed`)."""
     with bot.session() as session:
-        batch = controls.approve(session, bot.settings, batch_id, Actor(caller.created_by, caller.channel))
+        batch = controls.approve(session, bot.settings, batch_id, caller.actor)
         channel = batch.slack_channel
         held = scheduling.hold(session, bot.settings, batch, utcnow())
+    enqueue(bot.redis, SHOW_APPROVAL_DECISION, batch_id)
     if held:
         return _waiting_reply(bot, batch_id, held, batch.scheduled_at, channel)
     _start(bot, batch_id, channel)
@@ -180,15 +195,13 @@ def _waiting_reply(bot: Bot, batch_id: int, reason: str, when: datetime, channel
                f"`reschedule {batch_id} <time>` moves it.")
 
 
-def _ask_for_approval(batch, numbers: list[str], threshold: int | None) -> Reply:
-    """The author is told; the channel gets the request with Approve / Cancel (masked numbers)."""
-    channel = batch.slack_channel
-    where = (f"I've asked in <#{channel}>." if channel
-             else f"Ask a teammate to type `/multisms approve {batch.id}` in Slack.")
-    text = f"Batch #{batch.id} is big enough to need a second person's approval. {where}"
-    request = approval_request(batch, numbers, threshold=threshold)
-    return Reply(text, notice(text), announce=Announcement(batch.id, channel, f"Batch #{batch.id} needs approval",
-                                                           request))
+def _ask_for_approval(bot: Bot, batch) -> Reply:
+    """The author is told where; a worker posts the request (masked numbers, Approve / Cancel)."""
+    enqueue_approval_request(bot.redis, batch.id)
+    where = approvals.channel_for(bot.settings, batch)
+    return say(f"Batch #{batch.id} is big enough to need a second person's approval "
+               f"(more than {bot.settings.multi_sms_approval_threshold} recipients). I've asked in <#{where}>; "
+               f"a teammate can also type `/multisms approve {batch.id}`. Nothing is sent until then.")
 
 
 def _start(bot: Bot, batch_id: int, channel: str | None) -> None:

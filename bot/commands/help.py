@@ -15,6 +15,8 @@ def show_help(bot: Bot, caller: Caller, _: None) -> Reply:
         *(section(part) for part in parts),
         context("A batch over the approval threshold needs a second person. Numbers without + or 00 "
                 "are read in DEFAULT_REGION."),
+        context("In a conversation thread, your reply is texted to the number (📤 sent · ✅ delivered · "
+                "❌ not delivered); start it with note: to keep it in Slack. Edits are not sent again."),
     ])
 
 

@@ -68,7 +68,7 @@ def read_question(verb: str, rest: str) -> str:
     return rest
 
 
-@command("kb", grammar=read_kb, access="send", help={
+@command("kb", grammar=read_kb, access=lambda request: "send" if request.action in ("add", "remove") else "read", help={
     "kb add <text or Slack file link>": "teach the AI: a note, or a Markdown, text, HTML or PDF file shared in Slack",
     "kb list": "what the knowledge base holds",
     "kb remove <id>": "take a document out of the knowledge base",

@@ -37,7 +37,7 @@ def read_optout(verb: str, rest: str) -> OptOut:
     return OptOut(action, number)
 
 
-@command("optout", grammar=read_optout, access="send", help={
+@command("optout", grammar=read_optout, access=lambda request: "read" if request.action == "list" else "send", help={
     "optout add <number>": "never text this number again",
     "optout remove <number>": "allow texting it again",
     "optout list": "numbers that opted out"})

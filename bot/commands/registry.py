@@ -9,6 +9,7 @@ the line (its grammar), its help lines and who may use it:
 A grammar is pure (no Slack, no database): `(verb, rest) -> arguments`, or it raises `Usage`.
 A button is a handler `(bot, caller, value) -> Reply` declared with its Slack `action_id`.
 `bot.commands.parse`, `run` and `press` read these tables; `help` lists them in import order.
+Who may use each is `multisms.permissions`' one rule, applied by `run` and `press` before the handler.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import Any, Literal
 
 from bot.context import Bot, Caller, Reply
 
-Access = Literal["send", "read", "open"]
-"""`send`: sends, changes batches or shows others' full numbers; `read`: looks at batches, asks the
-AI; `open`: anyone, always (help)."""
-GATED: frozenset[str] = frozenset({"send"})
-"""Accesses that need MULTISMS_ALLOWED_USERS / MULTISMS_ALLOWED_CHANNELS."""
+Access = Literal["send", "read", "approve", "open"]
+"""`send`: sends or changes something; `read`: looks at batches, texts or the knowledge base, asks the AI;
+`approve`: lets someone else's big batch or reminder go (never a shared identity); `open`: anyone (help)."""
+AccessRule = Access | Callable[[Any], Access]
+"""An access, or a function of what the grammar read (`remind list` reads, `remind add` sends)."""
+GATED: frozenset[str] = frozenset({"send", "read", "approve"})
+"""Accesses checked with `multisms.permissions.refusal` (MULTISMS_ALLOWED_USERS / _CHANNELS, approvers)."""
 
 Handler = Callable[[Bot, Caller, Any], Reply]
 Grammar = Callable[[str, str], Any]
@@ -61,12 +64,15 @@ class Command:
     verbs: tuple[str, ...]
     handler: Handler
     grammar: Grammar
-    access: Access
+    access: AccessRule
     help: tuple[tuple[str, str], ...]
 
     @property
     def name(self) -> str:
         return self.verbs[0]
+
+    def access_for(self, args: Any) -> Access:
+        return self.access(args) if callable(self.access) else self.access
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def no_arguments(verb: str, rest: str) -> None:
     return None
 
 
-def command(*verbs: str, access: Access, help: Mapping[str, str], grammar: Grammar = no_arguments):
+def command(*verbs: str, access: AccessRule, help: Mapping[str, str], grammar: Grammar = no_arguments):
     """Register the decorated handler for `verbs` (lower case; the first is its name)."""
 
     def register(handler: Handler) -> Handler:

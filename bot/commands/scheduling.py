@@ -1,4 +1,5 @@
-"""Scheduling: `schedule list`, `reschedule`, `remind`, `digest`, and the digest's Approve / Drop buttons.
+"""Scheduling: `schedule list`, `reschedule`, `remind`, `digest`, the digest's Approve / Drop buttons, and the
+Approve button of a reminder or digest too big for one person (`remind approve <id>` does the same).
 
 Sending later itself is a time at the end of `send` (`bot.commands.send`). Times people type
 are read in their time zone (`caller.zone`: Slack's profile, or DEFAULT_TIMEZONE in the terminal
@@ -11,18 +12,18 @@ import re
 from dataclasses import dataclass
 
 from bot.blocks.primitives import escape, notice, plural
-from bot.blocks.scheduling import reminder_list, scheduled_list, slack_time
-from bot.commands.registry import Usage, button, command, help_line
+from bot.blocks.scheduling import APPROVE_REMINDER, reminder_list, scheduled_list, slack_time
+from bot.commands.registry import Access, Usage, button, command, help_line
 from bot.context import Bot, Caller, Reply, say
-from multisms import digests, reminders, scheduling
+from multisms import approvals, digests, reminders, scheduling
 from multisms.batches import parse_id
 from multisms.errors import BatchRejected, TimeProblem
 from multisms.models import utcnow
 from multisms.numbers import split_entries
-from multisms.queues import SHOW_DIGEST_DECISION, enqueue
+from multisms.queues import ASK_REMINDER_APPROVAL, SHOW_DIGEST_DECISION, enqueue
 from multisms.timespec import describe, is_send_time, parse_schedule, resolve
 
-RECURRING_ACTIONS = ("add", "list", "pause", "resume", "delete")
+RECURRING_ACTIONS = ("add", "list", "pause", "resume", "delete", "approve")
 REMIND_EXAMPLE = "remind add every weekday at 9:00 | +48600123456 | Stand-up in 15 minutes!"
 DIGEST_EXAMPLE = "digest add every friday at 16:00 | +48600123456 | <this week's news, pasted here>"
 RESCHEDULE_EXAMPLE = "reschedule 12 at 2026-12-01 09:00"
@@ -76,7 +77,8 @@ def read_recurring(verb: str, rest: str) -> Recurring:
     action, tail = _WORD.match(rest).groups() if rest else ("", "")
     action, tail = action.lower(), tail.strip()
     if action not in RECURRING_ACTIONS:
-        raise Usage(f"Say what to do: `{verb} add`, `{verb} list`, or `{verb} pause|resume|delete <id>`.", example)
+        raise Usage(f"Say what to do: `{verb} add`, `{verb} list`, or `{verb} pause|resume|delete|approve <id>`.",
+                    example)
     if action == "list":
         return Recurring(verb, "list")
     if action != "add":
@@ -121,16 +123,22 @@ def reschedule(bot: Bot, caller: Caller, move: Move) -> Reply:
     return say(f"Batch #{move.batch_id} now goes out {slack_time(when, caller.zone)}.{later}")
 
 
-@command("remind", grammar=read_recurring, access="send", help={
+def recurring_access(request: Recurring) -> Access:
+    """`list` reads, `approve` approves someone else's, the rest send or change."""
+    return {"list": "read", "approve": "approve"}.get(request.action, "send")
+
+
+@command("remind", grammar=read_recurring, access=recurring_access, help={
     "remind add <schedule> | <numbers> | <message>": "repeat a text, e.g. `every weekday at 9:00` or cron "
                                                      "`0 9 * * 1-5` (your time zone, or name one at the end)",
     "remind list": "recurring reminders and digests, with their next time",
-    "remind pause|resume|delete <id>": "stop, restart or remove a reminder or digest"})
+    "remind pause|resume|delete <id>": "stop, restart or remove a reminder or digest",
+    "remind approve <id>": "let someone else's reminder or digest go to more people than the approval threshold"})
 def remind(bot: Bot, caller: Caller, request: Recurring) -> Reply:
     return recurring(bot, caller, request)
 
 
-@command("digest", grammar=read_recurring, access="send", help={
+@command("digest", grammar=read_recurring, access=recurring_access, help={
     "digest add <schedule> | <numbers> | <source text>": "the AI writes a short text from the source each time; "
                                                          "it is sent once someone approves it here"})
 def digest(bot: Bot, caller: Caller, request: Recurring) -> Reply:
@@ -144,6 +152,8 @@ def recurring(bot: Bot, caller: Caller, request: Recurring) -> Reply:
     if request.action == "list":
         return _list(bot, kind="digest" if request.verb == "digest" else None)
     noun, rid = ("Digest" if request.verb == "digest" else "Reminder"), request.reminder_id
+    if request.action == "approve":
+        return approve_reminder(bot, caller, rid)
     with bot.session() as session:
         if request.action == "pause":
             reminders.pause(session, rid)
@@ -153,6 +163,16 @@ def recurring(bot: Bot, caller: Caller, request: Recurring) -> Reply:
             return say(f"{noun} #{rid} runs again: next {slack_time(reminder.next_run_at, reminder.timezone)}.")
         reminders.remove(session, rid)
         return say(f"{noun} #{rid} is deleted. Batches it already sent stay in `list`.")
+
+
+@button(APPROVE_REMINDER, access="approve")
+def approve_reminder(bot: Bot, caller: Caller, reminder_id: int) -> Reply:
+    """A second person lets a big reminder or digest go, up to its size now (`reminders.approve`)."""
+    with bot.session() as session:
+        reminder = reminders.approve(session, bot.settings, reminder_id, caller.actor)
+        kind, size = reminder.kind, reminder.approved_size
+    return say(f"Thanks! {kind.title()} #{reminder_id} is approved for up to {size} numbers; it asks again only "
+               "if it grows past that.")
 
 
 @button("approve_digest", access="send")
@@ -195,14 +215,21 @@ def _add(bot: Bot, caller: Caller, request: Recurring) -> Reply:
             return Reply("I can't add this: " + exc.problems[0]["message"], notice(
                 f"I can't add this {kind}:\n{problems}"))
         rid, first = reminder.id, slack_time(reminder.next_run_at, zone)
-    count = sum(entry.valid for entry in split_entries(request.numbers, bot.settings.default_region))
+        count = reminders.size(session, bot.settings, reminder)
+        asking = approvals.channel_for(bot.settings, reminder) if reminders.needs_approval(
+            bot.settings, reminder, count) else None
     where = f" in <#{caller.channel}>" if caller.channel else ""
     what = (f"each time the AI writes a short text from your source and posts it{where} for approval; "
             f"nobody approves within {bot.settings.digest_approval_minutes} min → it is dropped"
             if kind == "digest" else f"each time it goes out as a normal batch with its own thread{where}")
-    return say(f"{kind.title()} #{rid} added: {describe(schedule.cron)} ({zone}), to "
-               f"{plural(count, 'number')}, first {first}. {what[0].upper()}{what[1:]}. "
-               f"`{request.verb} pause {rid}` stops it.")
+    text = (f"{kind.title()} #{rid} added: {describe(schedule.cron)} ({zone}), to "
+            f"{plural(count, 'number')}, first {first}. {what[0].upper()}{what[1:]}. "
+            f"`{request.verb} pause {rid}` stops it.")
+    if asking:
+        enqueue(bot.redis, ASK_REMINDER_APPROVAL, rid)
+        text += (f"\nIt goes to more than {bot.settings.multi_sms_approval_threshold} numbers, so a second person "
+                 f"has to approve it once: I've asked in <#{asking}>. Until then its times are skipped.")
+    return say(text)
 
 
 def _list(bot: Bot, *, kind: str | None) -> Reply:
