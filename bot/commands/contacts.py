@@ -69,7 +69,8 @@ def list_name(text: str) -> str:
     return _LIST_PREFIX.sub("", text.strip()).strip(_QUOTES).strip()
 
 
-@command("contacts", grammar=read_contacts, access="send", help={
+@command("contacts", grammar=read_contacts, access=lambda request: "read" if request.action in ("lists", "list")
+         else "send", help={
     "contacts import <list> <Slack file link>": "add people from a CSV shared in Slack (columns: a phone number, "
                                                 "any others become fields); shows what it holds, then Confirm",
     "contacts lists": "the contact lists, with how many people each holds",
