@@ -103,6 +103,20 @@ class KnowledgeIndex:
         if self.vectors is None or not query.strip() or k < 1:
             return []
         scores, ids = self.vectors.search(_unit([self.embedder.embed_query(query)]), min(k, self.vectors.ntotal))
+        return self._hits(scores, ids)
+
+    def search_among(self, query: str, k: int, document_ids: set[int]) -> list[Hit]:
+        """Like `search`, within these documents only: every one of their chunks is compared, so a
+        better-matching chunk elsewhere cannot push them out of the `k`."""
+        among = np.array([cid for cid, chunk in self.chunks.items() if chunk.document_id in document_ids],
+                         dtype=np.int64)
+        if self.vectors is None or not query.strip() or k < 1 or not len(among):
+            return []
+        only = faiss.SearchParameters(sel=faiss.IDSelectorBatch(among))
+        scores, ids = self.vectors.search(_unit([self.embedder.embed_query(query)]), min(k, len(among)), params=only)
+        return self._hits(scores, ids)
+
+    def _hits(self, scores: np.ndarray, ids: np.ndarray) -> list[Hit]:
         hits = []
         for score, chunk_id in zip(scores[0], ids[0], strict=True):
             if chunk_id >= 0:

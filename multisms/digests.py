@@ -18,7 +18,8 @@ from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import Batch, Reminder, ReminderRun
 
 DECIDED = {"approved": "was already approved", "dropped": "was dropped", "expired": "expired unapproved",
-           "failed": "could not be written", "drafting": "is still being written"}
+           "failed": "could not be written", "drafting": "is still being written",
+           "nothing_new": "had nothing new to tell"}
 
 
 def get_run(session: Session, run_id: int) -> ReminderRun:
@@ -28,15 +29,26 @@ def get_run(session: Session, run_id: int) -> ReminderRun:
     return run
 
 
-def record_draft(session: Session, run_id: int, body: str) -> bool:
+def record_draft(session: Session, run_id: int, body: str, *, source_errors: dict | None = None) -> bool:
     """Store the AI's text; True for the one writer whose draft counts (a retried job changes nothing)."""
-    return session.execute(update(ReminderRun).where(ReminderRun.id == run_id, ReminderRun.status == "drafting")
-                           .values(body=body, status="awaiting_approval")).rowcount == 1
+    return _finish(session, run_id, body=body, status="awaiting_approval", source_errors=source_errors)
 
 
-def record_failure(session: Session, run_id: int, error: str) -> bool:
+def record_failure(session: Session, run_id: int, error: str, *, source_errors: dict | None = None) -> bool:
+    return _finish(session, run_id, error=error, status="failed", source_errors=source_errors)
+
+
+def record_nothing_new(session: Session, run_id: int, *, source_errors: dict) -> bool:
+    """Its feeds and topics brought nothing that was not already sent: nothing is written or sent."""
+    return _finish(session, run_id, status="nothing_new", source_errors=source_errors)
+
+
+def _finish(session: Session, run_id: int, *, source_errors: dict | None, **values) -> bool:
+    """Leave `source_errors` SQL NULL when the sources were not read (the JSON type would store `null`)."""
+    if source_errors is not None:
+        values["source_errors"] = source_errors
     return session.execute(update(ReminderRun).where(ReminderRun.id == run_id, ReminderRun.status == "drafting")
-                           .values(error=error, status="failed")).rowcount == 1
+                           .values(**values)).rowcount == 1
 
 
 def approve(session: Session, settings: Settings, run_id: int, *, by: str, now: datetime) -> Batch:

@@ -8,6 +8,7 @@ scripts all change documents through these functions.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -89,6 +90,14 @@ def list_documents(session: Session, limit: int) -> tuple[list[KnowledgeDocument
 def fingerprint(session: Session) -> dict[int, str]:
     """Document id → content hash: what an up-to-date index must contain."""
     return dict(session.execute(select(KnowledgeDocument.id, KnowledgeDocument.content_hash)).all())
+
+
+def changed_since(session: Session, since: datetime | None) -> dict[int, tuple[str, datetime]]:
+    """Document id → (content hash, last change) of documents added or changed after `since` (all when None)."""
+    query = select(KnowledgeDocument.id, KnowledgeDocument.content_hash, KnowledgeDocument.updated_at)
+    if since is not None:
+        query = query.where(KnowledgeDocument.updated_at > since)
+    return {doc_id: (digest, updated) for doc_id, digest, updated in session.execute(query)}
 
 
 def documents(session: Session, ids: set[int]) -> list[KnowledgeDocument]:

@@ -239,7 +239,8 @@ class ReminderRun(Base):
     occurrence_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(24), index=True)
     """`sent` (a batch), `missed`, `failed`, `refused` (its author may no longer send), `unapproved` (too big
-    for its approval); digests: `drafting`, `awaiting_approval`, `approved`, `dropped`."""
+    for its approval); digests: `drafting`, `awaiting_approval`, `approved`, `dropped`, `expired`,
+    `nothing_new` (its feeds and topics brought nothing not already sent: nothing written)."""
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     body: Mapped[str | None] = mapped_column(Text)
     """The digest's text, as written by the AI and shown for approval."""
@@ -247,6 +248,37 @@ class ReminderRun(Base):
     deadline_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    source_errors: Mapped[dict | None] = mapped_column(JSON)
+    """Digests: `{"feed:<url>" or "kb:<topic>": why it could not be read}` at this run; `{}` when every
+    source was read, None when the run never got to read them. A source is reported once when it starts failing."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestItem(Base):
+    """A news item or knowledge document one digest run saw: cited in its draft, or passed over as older.
+
+    `key` (a hash of the feed's guid, else its link, else title and date; or of the document and its
+    content) is what keeps an item out of later digests of the same reminder once this run was approved.
+    """
+
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("run_id", "key", name="uq_digest_items_run_key"),
+                      Index("ix_digest_items_reminder_key", "reminder_id", "key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("reminder_runs.id", ondelete="CASCADE"))
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(8))
+    """`feed` or `kb`."""
+    origin: Mapped[str] = mapped_column(Text)
+    """The feed's address, or the knowledge-base topic."""
+    title: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[datetime | None]
+    """The feed's date for the item; a document's last change."""
+    cited: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False: beyond the items one digest can tell, older ones are passed over (and not offered again)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -13,13 +13,14 @@ occurrence too: a reminder whose author may no longer send sends nothing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from multisms import approvals, intake, permissions, scheduling
+from multisms import approvals, digest_sources, intake, permissions, scheduling
 from multisms.batches import MAX_ID, Validation
 from multisms.config import Settings
 from multisms.errors import BatchRejected, InvalidTransition, NotAllowed, NotFound
@@ -56,9 +57,7 @@ def create(session: Session, settings: Settings, *, kind: str, schedule: Schedul
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    problems = []
-    if kind == "digest" and not body.strip():
-        problems.append({"field": "body", "message": "Give the source text the digest is written from."})
+    problems = digest_sources.problems(digest_sources.read_sources(body)) if kind == "digest" else []
     if kind == "digest" and len(body) > MAX_SOURCE_CHARS:
         problems.append({"field": "body", "message": f"The source text is {len(body)} characters; "
                                                      f"the limit is {MAX_SOURCE_CHARS}."})
@@ -122,13 +121,17 @@ def list_reminders(session: Session, *, kind: str | None = None, limit: int = 50
     return list(session.scalars(query.order_by(Reminder.id).limit(limit)).all())
 
 
-def last_runs(session: Session, reminder_ids: list[int]) -> dict[int, ReminderRun]:
-    """The latest run of each reminder (for lists)."""
+def recent_runs(session: Session, reminder_ids: list[int], per_reminder: int) -> dict[int, list[ReminderRun]]:
+    """Reminder id → its latest runs, newest first (at most `per_reminder` each), for lists."""
+    found: dict[int, list[ReminderRun]] = defaultdict(list)
     if not reminder_ids:
-        return {}
-    runs = session.scalars(select(ReminderRun).where(ReminderRun.reminder_id.in_(reminder_ids))
-                           .order_by(ReminderRun.occurrence_at)).all()
-    return {run.reminder_id: run for run in runs}
+        return found
+    rows = session.scalars(select(ReminderRun).where(ReminderRun.reminder_id.in_(reminder_ids))
+                           .order_by(ReminderRun.reminder_id, ReminderRun.occurrence_at.desc()))
+    for row in rows:
+        if len(found[row.reminder_id]) < per_reminder:
+            found[row.reminder_id].append(row)
+    return found
 
 
 def pause(session: Session, reminder_id: int) -> Reminder:

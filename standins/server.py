@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -219,6 +220,8 @@ class StandIn:
         self.requests: list[Request] = []
         self.errors: list[str] = []  # tracebacks of stand-in bugs; fixtures assert it is empty
         self._faults: dict[str, list] = {}
+        self.observed: Counter = Counter()
+        """Faults that actually happened (consumed by a request), by name: what a report may claim."""
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -296,13 +299,17 @@ class StandIn:
             self._faults.setdefault(name, []).extend([info] * int(n))
 
     def take(self, name: str) -> dict | None:
-        """Consume one armed fault; None when none is left."""
+        """Consume one armed fault (counted in `observed`); None when none is left."""
         with self.lock:
             queue = self._faults.get(name)
-            return queue.pop(0) if queue else None
+            if not queue:
+                return None
+            self.observed[name] += 1
+            return queue.pop(0)
 
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
             self.errors.clear()
             self._faults.clear()
+            self.observed.clear()

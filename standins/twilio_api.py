@@ -262,6 +262,9 @@ class TwilioStandIn(StandIn):
         if fault is not None:
             return twilio_error(20500, fault["status"])
         hang = self.take("hang")
+        if hang is not None:
+            with self.lock:
+                self.observed["hang, accepted" if hang["accept"] else "hang, not accepted"] += 1
         f = req.form
         to, from_, service = f.get("To"), f.get("From"), f.get("MessagingServiceSid")
         if not to:
@@ -274,6 +277,9 @@ class TwilioStandIn(StandIn):
             with self.lock:
                 failure = self._fail.get(to)
             error = twilio_error(failure[0], failure[1], failure[2], to=to) if failure else None
+            if failure:
+                with self.lock:
+                    self.observed["permanent error"] += 1
         if error is not None:
             if hang is not None:
                 self.sleep(hang["seconds"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from multisms.config import Settings
 from multisms.errors import FeedError
 from multisms.feeds import Feed, fetch_feed, parse_feed
 from standins import FeedStandIn
+from tests.feed_helpers import connects, recorded_sockets, resolving
 
 
 def allowing(*servers: FeedStandIn, **values) -> Settings:
@@ -39,44 +39,10 @@ def refusal(url: str, settings: Settings, **kwargs) -> str:
     return caught.value.reason
 
 
-def resolving(mapping: dict[str, list[str]], calls: list | None = None):
-    """A resolver with getaddrinfo's shape that answers from `mapping` (and notes each question)."""
-    def resolve(host, port, *_):
-        if calls is not None:
-            calls.append(host)
-        if host not in mapping:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
-                for ip in mapping[host]]
-    return resolve
-
-
-class _SocketLog:
-    """What the process asked of the network: `socket.connect` and `socket.getaddrinfo` audit events."""
-
-    recording: list | None = None
-    installed = False
-
-    @classmethod
-    def hook(cls, event: str, args: tuple) -> None:
-        if cls.recording is not None and event == "socket.connect":
-            cls.recording.append(("connect", args[1]))
-        elif cls.recording is not None and event == "socket.getaddrinfo":
-            cls.recording.append(("getaddrinfo", args[0]))
-
-
 @pytest.fixture
 def sockets():
-    if not _SocketLog.installed:  # audit hooks cannot be removed; this one only records while asked to
-        sys.addaudithook(_SocketLog.hook)
-        _SocketLog.installed = True
-    _SocketLog.recording = []
-    yield _SocketLog.recording
-    _SocketLog.recording = None
-
-
-def connects(log: list) -> list:
-    return [target for event, target in log if event == "connect"]
+    with recorded_sockets() as log:
+        yield log
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from multisms.db import alembic_config, dispose, migrate
 
 EXPECTED_TABLES = {"batches", "recipients", "messages", "opt_outs", "conversations", "alembic_version",
                    "knowledge_documents", "knowledge_gaps", "reminders", "reminder_runs",
-                   "contacts", "contact_lists", "list_members", "forgotten_numbers"}
+                   "contacts", "contact_lists", "list_members", "forgotten_numbers", "digest_items"}
 
 
 def _urls(tmp_path) -> list[str]:

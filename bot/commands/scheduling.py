@@ -15,8 +15,9 @@ from bot.blocks.primitives import escape, notice, plural
 from bot.blocks.scheduling import APPROVE_REMINDER, reminder_list, scheduled_list, slack_time
 from bot.commands.registry import Access, Usage, button, command, help_line
 from bot.context import Bot, Caller, Reply, say
-from multisms import approvals, digests, reminders, scheduling
+from multisms import approvals, digest_items, digests, reminders, scheduling
 from multisms.batches import parse_id
+from multisms.digest_sources import read_sources
 from multisms.errors import BatchRejected, TimeProblem
 from multisms.models import utcnow
 from multisms.numbers import split_entries
@@ -24,8 +25,10 @@ from multisms.queues import ASK_REMINDER_APPROVAL, SHOW_DIGEST_DECISION, enqueue
 from multisms.timespec import describe, is_send_time, parse_schedule, resolve
 
 RECURRING_ACTIONS = ("add", "list", "pause", "resume", "delete", "approve")
+LISTED_RUNS = 3
+"""Runs shown per digest in `remind list` / `digest list` (the panel shows more)."""
 REMIND_EXAMPLE = "remind add every weekday at 9:00 | +48600123456 | Stand-up in 15 minutes!"
-DIGEST_EXAMPLE = "digest add every friday at 16:00 | +48600123456 | <this week's news, pasted here>"
+DIGEST_EXAMPLE = "digest add every friday at 16:00 | list:team | feed:https://news.example.com/rss kb:parking"
 RESCHEDULE_EXAMPLE = "reschedule 12 at 2026-12-01 09:00"
 
 _ID_AND_REST = re.compile(r"^(#?\d+)(?:\s+(.*))?$", re.DOTALL)
@@ -87,7 +90,7 @@ def read_recurring(verb: str, rest: str) -> Recurring:
             raise Usage(f"Which one? Add its number (from `{verb} list`).", f"{verb} {action} 3")
         return Recurring(verb, action, reminder_id=parse_id(match.group(1)))
     parts = [part.strip() for part in tail.split("|", 2)]
-    what = "source text" if verb == "digest" else "message"
+    what = "sources (`feed:<address>`, `kb:<topic>` or pasted text)" if verb == "digest" else "message"
     if len(parts) < 3 or not all(parts):
         raise Usage(f"Write the schedule, the numbers and the {what}, separated by `|`.", example)
     try:
@@ -139,8 +142,10 @@ def remind(bot: Bot, caller: Caller, request: Recurring) -> Reply:
 
 
 @command("digest", grammar=read_recurring, access=recurring_access, help={
-    "digest add <schedule> | <numbers> | <source text>": "the AI writes a short text from the source each time; "
-                                                         "it is sent once someone approves it here"})
+    "digest add <schedule> | <numbers or lists> | feed:<address> kb:<topic> <text>": "each time, the AI writes a "
+        "short text from what is new in the feeds and knowledge base (and your text); it is sent once someone "
+        "approves it here, and a run with nothing new sends nothing",
+    "digest list": "digests, their sources and what their last runs carried"})
 def digest(bot: Bot, caller: Caller, request: Recurring) -> Reply:
     return recurring(bot, caller, request)
 
@@ -219,9 +224,9 @@ def _add(bot: Bot, caller: Caller, request: Recurring) -> Reply:
         asking = approvals.channel_for(bot.settings, reminder) if reminders.needs_approval(
             bot.settings, reminder, count) else None
     where = f" in <#{caller.channel}>" if caller.channel else ""
-    what = (f"each time the AI writes a short text from your source and posts it{where} for approval; "
-            f"nobody approves within {bot.settings.digest_approval_minutes} min → it is dropped"
-            if kind == "digest" else f"each time it goes out as a normal batch with its own thread{where}")
+    what = (f"each time the AI writes a short text from {_digest_source_words(request.message)} and posts it"
+            f"{where} for approval; nobody approves within {bot.settings.digest_approval_minutes} min → it is "
+            "dropped" if kind == "digest" else f"each time it goes out as a normal batch with its own thread{where}")
     text = (f"{kind.title()} #{rid} added: {describe(schedule.cron)} ({zone}), to "
             f"{plural(count, 'number')}, first {first}. {what[0].upper()}{what[1:]}. "
             f"`{request.verb} pause {rid}` stops it.")
@@ -232,11 +237,19 @@ def _add(bot: Bot, caller: Caller, request: Recurring) -> Reply:
     return say(text)
 
 
+def _digest_source_words(text: str) -> str:
+    sources = read_sources(text)
+    if not sources.news:
+        return "your text"
+    return f"what is new in {escape(sources.describe())} (a run with nothing new sends nothing)"
+
+
 def _list(bot: Bot, *, kind: str | None) -> Reply:
     with bot.session() as session:
         found = reminders.list_reminders(session, kind=kind)
-        last = reminders.last_runs(session, [r.id for r in found])
-        rows = [(r, sum(e.valid for e in split_entries(r.numbers, bot.settings.default_region)), last.get(r.id))
+        runs = reminders.recent_runs(session, [r.id for r in found], per_reminder=LISTED_RUNS)
+        carried = digest_items.carried(session, [run.id for listed in runs.values() for run in listed])
+        rows = [(r, sum(e.valid for e in split_entries(r.numbers, bot.settings.default_region)), runs[r.id], carried)
                 for r in found]
         title = "Digests" if kind else "Reminders and digests"
         return Reply(title, reminder_list(rows, title=title))

@@ -23,7 +23,11 @@ SENT = {"queued", "sent", "delivered", "undelivered", "failed"}
 NOT_SENT_WITH_REASON = {"invalid", "opted_out", "cancelled", "failed"}
 
 TOTALS: Counter = Counter()
-"""Faults injected (by kind), duplicates and lost recipients, over the whole run."""
+"""Faults that happened (by kind), duplicates and lost recipients, over the whole run."""
+PROVIDER_FAULTS = {"rate_limit": "twilio 429", "server_error": "twilio 5xx", "hang, accepted":
+                   "twilio timeout after accepting", "hang, not accepted": "twilio timeout without accepting",
+                   "permanent error": "twilio permanent errors"}
+"""The Twilio stand-in's names for the faults it served → the report's."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,19 @@ def audit(settings, twilio_api, batch_id: int) -> Audit:
 
 
 def injected(kind: str, count: int = 1) -> None:
+    """A fault the test itself caused and saw happen (a SIGKILL, a Redis restart, dropped connections)."""
     TOTALS[f"fault: {kind}"] += count
+
+
+def served(twilio_api=None, slack_api=None) -> None:
+    """Count the faults the stand-ins actually served to a request, not the ones armed."""
+    for name, kind in PROVIDER_FAULTS.items():
+        if twilio_api is not None and twilio_api.observed[name]:
+            TOTALS[f"fault: {kind}"] += twilio_api.observed[name]
+    if slack_api is not None:
+        limited = sum(count for name, count in slack_api.observed.items() if name.startswith("ratelimit:"))
+        if limited:
+            TOTALS["fault: slack 429"] += limited
 
 
 def assert_clean(result: Audit) -> None:
@@ -70,7 +86,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     faults = sum(count for kind, count in TOTALS.items() if kind.startswith("fault: "))
     terminalreporter.section("fault injection")
     terminalreporter.write_line(
-        f"{faults} faults injected, {TOTALS['recipients checked']} recipients checked: "
+        f"{faults} faults happened (counted when served or caused, not when armed), "
+        f"{TOTALS['recipients checked']} recipients checked: "
         f"{TOTALS['duplicates']} duplicates, {TOTALS['lost']} lost")
     for kind, count in sorted(TOTALS.items()):
         if kind.startswith("fault: "):

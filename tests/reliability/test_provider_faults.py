@@ -5,7 +5,7 @@ from __future__ import annotations
 from multisms.db import session_scope
 from multisms.models import Batch
 from standins.signing import SIGNING_SECRET
-from tests.reliability.conftest import assert_clean, audit, injected
+from tests.reliability.conftest import assert_clean, audit, served
 from tests.send_helpers import create_batch, numbers
 from tests.slack_helpers import BOT_TOKEN
 
@@ -16,24 +16,22 @@ def test_429_bursts_500s_and_slow_responses(configure, twilio_api, run_jobs):
     twilio_api.rate_limit_next(20)
     twilio_api.server_error_next(8)
     twilio_api.server_error_next(4, status=503)
-    injected("twilio 429", 20)
-    injected("twilio 5xx", 12)
-    injected("twilio slow (50 ms)")
     batch_id = create_batch(settings, numbers(60))
     run_jobs()
     assert_clean(audit(settings, twilio_api, batch_id))
+    served(twilio_api)
+    assert twilio_api.observed["rate_limit"] == 20 and twilio_api.observed["server_error"] == 12
 
 
 def test_timeouts_whether_twilio_took_the_message_or_not(configure, twilio_api, run_jobs):
     settings = configure(TWILIO_TIMEOUT_SECONDS="0.3", MULTI_SMS_CONCURRENCY="2")
     twilio_api.hang_next(2, seconds=1.0, accept=True)
     twilio_api.hang_next(2, seconds=1.0, accept=False)
-    injected("twilio timeout after accepting", 2)
-    injected("twilio timeout without accepting", 2)
     batch_id = create_batch(settings, numbers(12))
     run_jobs()
     assert_clean(audit(settings, twilio_api, batch_id))
     assert len(twilio_api.messages) == 12
+    served(twilio_api)
 
 
 def test_permanent_errors_end_with_a_reason_not_a_send(configure, twilio_api, run_jobs):
@@ -41,12 +39,12 @@ def test_permanent_errors_end_with_a_reason_not_a_send(configure, twilio_api, ru
     bad = numbers(3, start=90)
     for number, code in zip(bad, (21211, 21614, 21610), strict=True):
         twilio_api.fail_number(number, code)
-    injected("twilio permanent errors", 3)
     batch_id = create_batch(settings, numbers(5) + bad)
     run_jobs()
     result = audit(settings, twilio_api, batch_id)
     assert_clean(result)
     assert result.batch_status == "completed_with_errors"
+    served(twilio_api)
 
 
 def test_slack_rate_limits_on_updates_still_leave_the_right_numbers(configure, slack_api, twilio_api, run_jobs):
@@ -56,7 +54,6 @@ def test_slack_rate_limits_on_updates_still_leave_the_right_numbers(configure, s
     twilio_api.fail_number(bad, 21211)
     slack_api.rate_limit_next("chat.postMessage", 1, retry_after=0)
     slack_api.rate_limit_next("chat.update", 2, retry_after=0)
-    injected("slack 429", 3)
     batch_id = create_batch(settings, numbers(20) + [bad], slack_channel="CRELY")
     run_jobs()
     assert_clean(audit(settings, twilio_api, batch_id))
@@ -64,3 +61,4 @@ def test_slack_rate_limits_on_updates_still_leave_the_right_numbers(configure, s
         ts = session.get(Batch, batch_id).slack_ts
     [message] = [m for m in slack_api.messages("CRELY") if m["ts"] == ts]
     assert "20 sent, 0 failed, 0 pending" in message["text"]
+    served(twilio_api, slack_api)

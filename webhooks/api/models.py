@@ -1,4 +1,5 @@
-"""Every request body, query string and response of the REST API, as pydantic models.
+"""Every request body, query string and response of the REST API, as pydantic models (digest runs:
+`webhooks.api.digest_models`).
 
 The same classes validate what comes in, shape what goes out, and generate the OpenAPI
 document (`webhooks.api.openapi`), so the document cannot say one thing while the API does
@@ -24,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from multisms import models as rows
+from multisms.digest_sources import read_sources
 from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.reminders import MAX_SOURCE_CHARS
@@ -94,8 +96,9 @@ class CreateReminder(BaseModel):
         "`every weekday at 9:00`, `every day at 18:30`, `every monday at 10:00`, or a cron expression "
         "(`0 9 * * 1-5`); may end with a time zone"))
     timezone: str | None = Field(default=None, max_length=64, description="IANA name; default DEFAULT_TIMEZONE")
-    body: str = Field(min_length=1, max_length=MAX_SOURCE_CHARS,
-                      description="the message (reminder) or the source text the AI writes from (digest)")
+    body: str = Field(min_length=1, max_length=MAX_SOURCE_CHARS, description=(
+        "the message (reminder), or what the AI writes from (digest): `feed:<address>` (RSS or Atom) and "
+        "`kb:<topic>` (`kb:\"opening hours\"` for several words) are sources, the rest is pasted text"))
     numbers: str = Field(min_length=1, max_length=200_000)
     sender: str | None = None
     kind: Literal["reminder", "digest"] = "reminder"
@@ -264,6 +267,14 @@ class OptOutPage(BaseModel):
     total: int
 
 
+class DigestSources(BaseModel):
+    """What a digest is written from, as read from its body."""
+
+    feeds: list[str]
+    topics: list[str] = Field(description="knowledge-base topics")
+    text: str = Field(description="the pasted text")
+
+
 class Reminder(BaseModel):
     id: int
     kind: Literal["reminder", "digest"]
@@ -278,13 +289,15 @@ class Reminder(BaseModel):
     last_run_at: Timestamp | None
     created_by: str
     created_at: Timestamp
+    sources: DigestSources | None = Field(description="digests only")
 
     @classmethod
     def of(cls, row: rows.Reminder) -> Reminder:
         return cls(id=row.id, kind=row.kind, schedule=describe(row.cron), cron=row.cron, timezone=row.timezone,
                    body=row.body, numbers=row.numbers, sender=row.sender, paused=row.paused,
                    next_run_at=row.next_run_at, last_run_at=row.last_run_at, created_by=row.created_by,
-                   created_at=row.created_at)
+                   created_at=row.created_at, sources=DigestSources.model_validate(
+                       read_sources(row.body), from_attributes=True) if row.kind == "digest" else None)
 
 
 class OneReminder(BaseModel):
@@ -298,40 +311,6 @@ class ReminderList(BaseModel):
 
 class Deleted(BaseModel):
     deleted: int
-
-
-class DigestDraft(BaseModel):
-    """One run of a digest: the AI's text, waiting for (or past) a person's decision."""
-
-    id: int
-    reminder_id: int
-    occurrence_at: Timestamp
-    status: Literal["drafting", "awaiting_approval", "approved", "dropped", "expired", "failed"]
-    body: str | None
-    batch_id: int | None
-    error: str | None
-    deadline_at: Timestamp | None
-    decided_by: str | None
-
-    @classmethod
-    def of(cls, row: rows.ReminderRun) -> DigestDraft:
-        return cls(id=row.id, reminder_id=row.reminder_id, occurrence_at=row.occurrence_at, status=row.status,
-                   body=row.body, batch_id=row.batch_id, error=row.error, deadline_at=row.deadline_at,
-                   decided_by=row.decided_by)
-
-
-class OneDraft(BaseModel):
-    draft: DigestDraft
-
-
-class DraftList(BaseModel):
-    items: list[DigestDraft]
-    count: int
-
-
-class ApprovedDraft(BaseModel):
-    draft: DigestDraft
-    batch: Batch
 
 
 class HealthCheck(BaseModel):

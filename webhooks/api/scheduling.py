@@ -9,28 +9,20 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from multisms import digests, reminders, scheduling
+from multisms import digest_items, digests, reminders, scheduling
 from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.storage import batch_counts
 from multisms.timespec import parse_schedule, zone_of
 from webhooks import resources
+from webhooks.api.digest_models import ApprovedDraft, DigestDraft, DraftList, OneDraft
 from webhooks.api.errors import ApiError, invalid, rejected_as
-from webhooks.api.models import (
-    ApprovedDraft,
-    Batch,
-    CreateReminder,
-    Deleted,
-    DigestDraft,
-    DraftList,
-    OneDraft,
-    OneReminder,
-    Reminder,
-    ReminderList,
-)
+from webhooks.api.models import Batch, CreateReminder, Deleted, OneReminder, Reminder, ReminderList
 from webhooks.api.openapi import operation
 
 bp = Blueprint("scheduling", __name__)
+RUNS_LISTED = 20
+"""Runs `GET /api/reminders/<id>/runs` returns: a few months of a weekly digest."""
 
 
 @bp.get("/reminders")
@@ -91,11 +83,19 @@ def delete_reminder(reminder_id: int):
     return Deleted(deleted=reminder_id)
 
 
+@bp.get("/reminders/<int:reminder_id>/runs")
+@operation(f"A reminder's latest {RUNS_LISTED} runs, newest first: for a digest, its text and what each carried",
+           responses={200: (DraftList, "Runs")})
+def reminder_runs(reminder_id: int):
+    session = resources.db()
+    reminders.get_reminder(session, reminder_id)
+    return _drafts(reminders.recent_runs(session, [reminder_id], per_reminder=RUNS_LISTED)[reminder_id])
+
+
 @bp.get("/digest-drafts")
 @operation("Digests written by the AI that wait for approval", responses={200: (DraftList, "Waiting drafts")})
 def digest_drafts():
-    found = digests.waiting(resources.db())
-    return DraftList(items=[DigestDraft.of(run) for run in found], count=len(found))
+    return _drafts(digests.waiting(resources.db()))
 
 
 @bp.post("/digest-drafts/<int:run_id>/approve")
@@ -109,7 +109,7 @@ def approve_draft(run_id: int):
     session.commit()
     scheduling.queue_start(resources.redis(), batch.id, batch.status, batch.scheduled_at, batch.slack_channel, now=now)
     counts = batch_counts(session, [batch.id])[batch.id]
-    return ApprovedDraft(draft=DigestDraft.of(digests.get_run(session, run_id)), batch=Batch.of(batch, counts))
+    return ApprovedDraft(draft=_draft(digests.get_run(session, run_id)), batch=Batch.of(batch, counts))
 
 
 @bp.post("/digest-drafts/<int:run_id>/drop")
@@ -118,7 +118,16 @@ def drop_draft(run_id: int):
     session = resources.db()
     run = digests.drop(session, run_id, by="api", now=utcnow())
     session.commit()
-    return OneDraft(draft=DigestDraft.of(run))
+    return OneDraft(draft=_draft(run))
+
+
+def _drafts(runs: list) -> DraftList:
+    carried = digest_items.carried(resources.db(), [run.id for run in runs])
+    return DraftList(items=[DigestDraft.of(run, carried[run.id]) for run in runs], count=len(runs))
+
+
+def _draft(run) -> DigestDraft:
+    return DigestDraft.of(run, digest_items.carried(resources.db(), [run.id])[run.id])
 
 
 def _change(reminder_id: int, action) -> OneReminder:

@@ -11,8 +11,10 @@ from datetime import datetime
 
 from multisms.batches import FINISHED
 from multisms.config import Settings
-from multisms.models import Batch, Recipient
+from multisms.digest_sources import read_sources
+from multisms.models import Batch, DigestItem, Recipient, Reminder, ReminderRun
 from multisms.storage import BatchCounts
+from multisms.timespec import describe
 
 STATUS_LABELS = {
     "draft": "Draft", "awaiting_approval": "Waiting for approval", "pending": "Queued", "processing": "Sending",
@@ -126,3 +128,13 @@ def progress_points(recipients: list[Recipient], start: datetime | None, *, widt
         "sent": done, "total": len(recipients), "seconds": round(span, 1),
         "start": when(start), "end": when(times[-1]),
     }
+
+
+def digest_row(reminder: Reminder, runs: list[ReminderRun], carried: dict[int, list[DigestItem]]) -> dict:
+    """A digest for the Digests tab: its schedule and sources, and each recent run with what it carried."""
+    sources = read_sources(reminder.body)
+    return {"id": reminder.id, "schedule": f"{describe(reminder.cron)} ({reminder.timezone})",
+            "paused": reminder.paused, "next_run_at": reminder.next_run_at, "feeds": sources.feeds,
+            "topics": sources.topics, "text": sources.text,
+            "runs": [{"run": run, "carried": carried.get(run.id, []), "errors": run.source_errors or {}}
+                     for run in runs]}

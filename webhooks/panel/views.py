@@ -1,5 +1,5 @@
-"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages (the Contacts tab is
-`webhooks.panel.contacts`, on the same blueprint).
+"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages, the Digests tab (the Contacts
+tab is `webhooks.panel.contacts`, on the same blueprint).
 
 Server-rendered; a little JavaScript refreshes the history and expands recipients. Every
 route except the login page needs the panel session; every POST needs the CSRF token.
@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
-from multisms import approvals, controls, intake, scheduling
+from multisms import approvals, controls, digest_items, intake, reminders, scheduling
 from multisms.batches import Validation
 from multisms.contacts import list_lists
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
@@ -42,6 +42,7 @@ FILE_UPLOADS = frozenset({"panel.contacts_preview"})
 """Routes that take a file (a contacts CSV): CONTACTS_IMPORT_MAX_BYTES instead of the general 1 MB, set
 before the CSRF check reads the form."""
 HISTORY_SIZE = 20
+DIGEST_RUNS_SHOWN = 10
 POLL_MILLISECONDS = 3000
 MAX_NUMBERS_CHARS = 200_000
 MAX_LISTS = 100
@@ -242,6 +243,17 @@ def batch_report(batch_id: int):
     _batch_or_404(batch_id)
     return Response(batch_report_csv(resources.db(), batch_id, masked=False), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=batch-{batch_id}-report.csv"})
+
+
+@bp.get("/digests")
+def digests_page():
+    """Each digest, what it is written from, and what its latest runs carried."""
+    db = resources.db()
+    found = reminders.list_reminders(db, kind="digest")
+    runs = reminders.recent_runs(db, [r.id for r in found], per_reminder=DIGEST_RUNS_SHOWN)
+    carried = digest_items.carried(db, [run.id for listed in runs.values() for run in listed])
+    return render_template("panel/digests.html", tab="digests", label=panel_render.label, when=panel_render.when,
+                           digests=[panel_render.digest_row(r, runs[r.id], carried) for r in found])
 
 
 @bp.get("/batches/<int:batch_id>/recipients.json")
