@@ -49,7 +49,7 @@ def slash_listener(bot: Bot):
                               default_zone=bot.settings.default_timezone)
         reply = run(bot, caller, parse(from_slack(command.get("text", ""))))
         if reply.form:
-            client.views_open(trigger_id=command["trigger_id"], view=modals.new_batch_view(bot.settings, caller))
+            client.views_open(trigger_id=command["trigger_id"], view=modals.form_view(bot, caller))
             return
         respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
 

@@ -1,4 +1,5 @@
-"""The "new batch" form: numbers, message, sender (when there is a choice) and a send time.
+"""The "new batch" form: numbers, contact lists (when there are any), message, sender (when there
+is a choice) and a send time.
 
 Its submission goes through the same validation as `/multisms send`; problems are shown
 on the form's fields (`response_action: errors`), and a good batch gets the same preview,
@@ -8,6 +9,7 @@ posted ephemerally in the channel the form was opened from (kept in `private_met
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,14 +17,19 @@ from bot.commands.send import draft, preview_note, preview_reply
 from bot.context import Bot, Caller, refusal
 from multisms.batches import Validation
 from multisms.config import MAX_BODY_CHARS, Settings
+from multisms.contacts import ListSummary, list_lists
 from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.timespec import check_ahead
 
 CALLBACK_ID = "new_batch"
-NUMBERS, MESSAGE, SENDER, SEND_AT = "numbers", "message", "sender", "send_at"
+NUMBERS, LISTS, MESSAGE, SENDER, SEND_AT = "numbers", "lists", "message", "sender", "send_at"
 """Block ids; each input's action id is the same word."""
 FIELD_OF_PROBLEM = {"body": MESSAGE, "recipients": NUMBERS, "sender": SENDER}
+"""Anything else (an unknown list, typed or picked) goes under Numbers."""
+MAX_OPTIONS = 100
+"""Slack's limit on a select's options; a workspace with more lists types `list:<name>` instead."""
+MAX_OPTION_LABEL = 75
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Submission:
     sender: str | None
     send_at: int | None
     channel: str | None
+    lists: tuple[str, ...] = ()
 
 
 def senders(settings: Settings) -> list[tuple[str, str]]:
@@ -42,13 +50,22 @@ def senders(settings: Settings) -> list[tuple[str, str]]:
     return [(f"Messaging Service {service[:6]}…", service), (f"Number {number}", number)]
 
 
-def new_batch_view(settings: Settings, caller: Caller) -> dict:
+def form_view(bot: Bot, caller: Caller) -> dict:
+    """The form with today's contact lists to pick from."""
+    with bot.session() as session:
+        lists = list_lists(session)
+    return new_batch_view(bot.settings, caller, lists)
+
+
+def new_batch_view(settings: Settings, caller: Caller, lists: Sequence[ListSummary] = ()) -> dict:
     blocks = [
-        _input(NUMBERS, "Numbers", multiline=True, placeholder="+48600123456, +48600123457",
-               hint="Separate with spaces, commas, semicolons or new lines. "
+        _input(NUMBERS, "Numbers", multiline=True, placeholder="+48600123456, +48600123457", optional=bool(lists),
+               hint="Separate with spaces, commas, semicolons or new lines; `list:drivers` adds a list. "
                     f"Up to {settings.multi_sms_max_recipients} numbers."),
+        *_list_picker(lists),
         _input(MESSAGE, "Message", multiline=True, max_length=MAX_BODY_CHARS,
-               hint="The preview shows the segments and the cost before anything is sent."),
+               hint="{name} or any list column makes it personal ({name|there} when one may be missing). "
+                    "The preview shows an example, the segments and the cost before anything is sent."),
     ]
     choices = senders(settings)
     if choices:
@@ -64,6 +81,20 @@ def new_batch_view(settings: Settings, caller: Caller) -> dict:
             "private_metadata": json.dumps({"channel": caller.channel}), "blocks": blocks}
 
 
+def _list_picker(lists: Sequence[ListSummary]) -> list[dict]:
+    """A multi-select of contact lists, or nothing when there are none (Slack refuses an empty select)."""
+    if not lists:
+        return []
+    options = [_option(f"{found.name} ({found.members})"[:MAX_OPTION_LABEL], found.name)
+               for found in lists[:MAX_OPTIONS]]
+    more = f" Only the first {MAX_OPTIONS} are offered; type `list:<name>` for others." \
+        if len(lists) > MAX_OPTIONS else ""
+    return [{"type": "input", "block_id": LISTS, "optional": True, "label": _text("Contact lists"),
+             "hint": _text("Everyone in these lists, each number once; opted-out people are skipped." + more),
+             "element": {"type": "multi_static_select", "action_id": LISTS, "options": options,
+                         "placeholder": _text("Pick lists")}}]
+
+
 def read_submission(view: dict) -> Submission:
     values = view.get("state", {}).get("values", {})
 
@@ -71,13 +102,14 @@ def read_submission(view: dict) -> Submission:
         return (values.get(block, {}).get(block) or {}).get(key)
 
     sender = (field(SENDER, "selected_option") or {}).get("value")
+    lists = tuple(option["value"] for option in field(LISTS, "selected_options") or ())
     metadata = json.loads(view.get("private_metadata") or "{}")
     return Submission(numbers=field(NUMBERS, "value") or "", body=field(MESSAGE, "value") or "", sender=sender,
-                      send_at=field(SEND_AT, "selected_date_time"), channel=metadata.get("channel"))
+                      send_at=field(SEND_AT, "selected_date_time"), channel=metadata.get("channel"), lists=lists)
 
 
 def field_errors(validation: Validation, *, has_sender_field: bool) -> dict[str, str]:
-    """Each problem under the field it is about; a missing sender goes under Numbers when there is no choice."""
+    """Each problem under the field it is about; a missing sender goes under Message when there is no choice."""
     errors: dict[str, str] = {}
     for problem in validation.problems:
         field = FIELD_OF_PROBLEM.get(problem["field"], NUMBERS)
@@ -106,7 +138,7 @@ def submission_listener(bot: Bot):
             ack(response_action="errors", errors={SEND_AT: str(exc)})
             return
         validation, batch_id = draft(bot, caller, numbers=submission.numbers, body=submission.body,
-                                     sender=submission.sender, send_at=send_at)
+                                     sender=submission.sender, send_at=send_at, lists=submission.lists)
         if batch_id is None:
             ack(response_action="errors", errors=field_errors(validation, has_sender_field=bool(choices)))
             return
@@ -123,13 +155,15 @@ def submission_listener(bot: Bot):
 
 
 def _input(block_id: str, label: str, *, multiline: bool = False, placeholder: str | None = None,
-           hint: str | None = None, max_length: int | None = None) -> dict:
+           hint: str | None = None, max_length: int | None = None, optional: bool = False) -> dict:
     element: dict = {"type": "plain_text_input", "action_id": block_id, "multiline": multiline}
     if placeholder:
         element["placeholder"] = _text(placeholder)
     if max_length:
         element["max_length"] = max_length
     block = {"type": "input", "block_id": block_id, "label": _text(label), "element": element}
+    if optional:
+        block["optional"] = True
     return {**block, "hint": _text(hint)} if hint else block
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import urlsplit
 
-import requests
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import knowledge as kb_blocks
 from bot.blocks import notice
 from bot.client import slack_client
+from jobs import slack_files
 from jobs.inbound import open_thread
 from jobs.outbound import send_single
 from knowledge.answer import Answer, Handoff, answer, search
@@ -29,16 +28,13 @@ from knowledge.index import KnowledgeUnavailable, SyncResult, ensure_current
 from multisms import autoreply, conversations, keywords, knowledge
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
-from multisms.errors import UnreadableDocument
+from multisms.errors import FileUnavailable, UnreadableDocument
 from multisms.numbers import mask
 from multisms.queues import redis_connection
 
 log = logging.getLogger(__name__)
 
-SLACK_FILE_HOST = "files.slack.com"
-"""Where `url_private` points; the bot token is sent nowhere else."""
 PROGRESS_LOG_SECONDS = 5
-DOWNLOAD_TIMEOUT_SECONDS = 30
 ANSWERED_MEMORY_SECONDS = 24 * 3600
 
 
@@ -218,43 +214,11 @@ def _tell(settings: Settings, user: str | None, channel: str | None, text: str, 
 
 
 def _download(settings: Settings, info: dict) -> bytes:
-    """The file's bytes, fetched with the bot token from Slack's file host only (never from wherever a
-    link points), at most MAX_FILE_BYTES: the limit holds while reading, not after."""
-    url = info.get("url_private_download") or info.get("url_private")
-    if not url:
-        raise UnreadableDocument("Slack did not give a download link for this file.")
-    if not _slack_file_host(settings, url):
-        log.warning("refused to send the bot token to %s for a Slack file", urlsplit(url).hostname)
-        raise UnreadableDocument("Slack's answer pointed the download somewhere other than Slack's file host, "
-                                 "so it was not fetched.")
-    headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
-    with requests.get(url, headers=headers, timeout=DOWNLOAD_TIMEOUT_SECONDS, stream=True,
-                      allow_redirects=False) as response:
-        if response.is_redirect:
-            raise UnreadableDocument("Slack redirected the download; share the file again and retry.")
-        response.raise_for_status()
-        served_html = response.headers.get("Content-Type", "").startswith("text/html")
-        if served_html and not (info.get("mimetype") or "").startswith("text/html"):
-            raise UnreadableDocument("Slack answered with its sign-in page: the app needs the files:read scope "
-                                     "(reinstall it after adding the scope).")
-        data = bytearray()
-        for chunk in response.iter_content(64 * 1024):
-            data += chunk
-            if len(data) > MAX_FILE_BYTES:
-                raise UnreadableDocument(f"“{info.get('name') or 'The file'}” is over "
-                                         f"{MAX_FILE_BYTES // 1024 // 1024} MB.")
-    return bytes(data)
-
-
-def _slack_file_host(settings: Settings, url: str) -> bool:
-    """Slack's file host over https, or the host of SLACK_API_URL (a proxy, or the tests' stand-in)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname == SLACK_FILE_HOST:
-        return True
-    if settings.slack_api_url:
-        api = urlsplit(settings.slack_api_url)
-        return (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
-    return False
+    """The file's bytes from Slack's file host only, at most MAX_FILE_BYTES (`jobs.slack_files`)."""
+    try:
+        return slack_files.download(settings, info, max_bytes=MAX_FILE_BYTES)
+    except FileUnavailable as exc:
+        raise UnreadableDocument(str(exc)) from exc
 
 
 def _counts(result: SyncResult) -> dict:

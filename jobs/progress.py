@@ -6,8 +6,11 @@ still show the truth. Several workers may run it at once:
 
 - the channel message is posted once: a Redis lock (`SET NX`) picks the poster, and a
   conditional UPDATE (`slack_ts IS NULL`) records it; the others wait for it and update;
-- each thread post (failures, pause note, summary) is claimed with `SET NX` on a key naming
-  the batch, the event and the run (its completion time), so a repeated job posts nothing.
+- each thread post (failures, their CSV, pause note, summary) is claimed with `SET NX` on a key
+  naming the batch, the event and the run (its completion time), so a repeated job posts nothing.
+
+The failures' CSV (`multisms.reports.failures_csv`, numbers masked: the thread is the channel's)
+is uploaded under the failures post; without the files:write scope it is left out and logged.
 
 Slack 429s are waited out by the SDK's `RateLimitErrorRetryHandler` (Retry-After).
 """
@@ -21,15 +24,18 @@ from dataclasses import dataclass
 
 from redis import Redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from bot.blocks.batch import Tally, failure_rows, failures, pause_note, progress, progress_text, summary
-from bot.client import post_once, slack_client
+from bot.client import POSTED_TTL_SECONDS, post_once, slack_client
+from jobs.slack_files import upload_csv
 from multisms.batches import FINISHED
 from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Batch
 from multisms.queues import redis_connection
+from multisms.reports import failures_csv
 from multisms.storage import BatchCounts, batch_counts, get_batch, list_recipients
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ class Snapshot:
     batch: Batch
     counts: BatchCounts
     failures: list[tuple[str, int | None, str | None]]
+    failures_csv: bytes | None = None
 
 
 def batch_changed(batch_id: int, final: bool = False) -> dict:
@@ -71,7 +78,8 @@ def _snapshot(settings: Settings, batch_id: int, *, with_failures: bool) -> Snap
         batch = get_batch(session, batch_id)
         counts = batch_counts(session, [batch_id])[batch_id]
         rows = failure_rows(list_recipients(session, batch_id)[0]) if with_failures else []
-        return Snapshot(batch, counts, rows)
+        table = failures_csv(session, batch_id) if with_failures else None
+        return Snapshot(batch, counts, rows, table)
 
 
 def _has_report(batch: Batch) -> bool:
@@ -136,7 +144,29 @@ def _thread_posts(client: WebClient, connection: Redis, snap: Snapshot, ts: str)
         events.append(("summary", run, progress_text(batch, counts), summary(batch, counts)))
     posted = []
     for event, run_id, text, content in events:
+        if event == "summary" and snap.failures_csv and _attach_failures(client, connection, snap, ts, run_id):
+            posted.append("failures-csv")
         key = f"multisms:slack:{batch.id}:{event}:{run_id}"
         if post_once(client, connection, key, channel=batch.slack_channel, thread_ts=ts, text=text, blocks=content):
             posted.append(event)
     return posted
+
+
+def _attach_failures(client: WebClient, connection: Redis, snap: Snapshot, ts: str, run: str) -> bool:
+    """The failures as a CSV before the summary, once per run; a missing scope costs the file, not the summary."""
+    batch = snap.batch
+    key = f"multisms:slack:{batch.id}:failures-csv:{run}"
+    if not connection.set(key, 1, nx=True, ex=POSTED_TTL_SECONDS):
+        return False
+    try:
+        upload_csv(client, channel=batch.slack_channel, thread_ts=ts, data=snap.failures_csv,
+                   filename=f"batch-{batch.id}-failures.csv", title=f"Batch #{batch.id}: failed recipients",
+                   comment=f"The recipients of batch #{batch.id} that could not be texted (numbers masked).")
+    except SlackApiError as exc:
+        log.warning("batch %s: failures CSV not attached (%s; the app needs the files:write scope)", batch.id,
+                    exc.response.get("error"))
+        return False
+    except BaseException:
+        connection.delete(key)
+        raise
+    return True

@@ -34,6 +34,10 @@ MAX_BODY_CHARS = 1600
 DEFAULT_IMPORT_MAX_ROWS = 50_000
 """Rows one contacts CSV may hold: a team's whole roster, far above one batch's recipients."""
 
+DEFAULT_IMPORT_MAX_BYTES = 10 * 1024 * 1024
+"""Bytes one contacts CSV may hold (10 MB: 50 000 rows of number, name and a few fields fit); above
+the 1 MB every other request is held to, so the import routes and Slack downloads check this one."""
+
 DEFAULT_FEED_MAX_BYTES = 2_000_000
 """A news feed bigger than this is refused while it downloads (a real feed is a few hundred KB)."""
 
@@ -82,6 +86,7 @@ class Settings(BaseSettings):
     multi_sms_max_recipients: int = DEFAULT_MAX_RECIPIENTS
     multi_sms_send_delay_seconds: float = 0.0
     contacts_import_max_rows: int = DEFAULT_IMPORT_MAX_ROWS
+    contacts_import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
     default_region: str | None = None
     multi_sms_mps: float | None = None
     multi_sms_concurrency: int = 64
@@ -169,7 +174,7 @@ class Settings(BaseSettings):
         _destinations(value)
         return value
 
-    @field_validator("feed_max_bytes", "feed_timeout_seconds", "contacts_import_max_rows")
+    @field_validator("feed_max_bytes", "feed_timeout_seconds", "contacts_import_max_rows", "contacts_import_max_bytes")
     @classmethod
     def _positive(cls, number: float) -> float:
         if number <= 0:

@@ -38,7 +38,8 @@ LIST_TOKEN = re.compile(
     rf"(?<![^\s,;])list:(?:[{_OPEN_QUOTES}]([^{_OPEN_QUOTES}\n]*)[{_CLOSE_QUOTES}]|([^\s,;{_OPEN_QUOTES}]+))",
     re.IGNORECASE)
 """`list:drivers` or `list:"Night shift"`, standing on its own between spaces, commas, semicolons or lines."""
-_NOT_IN_NAMES = re.compile(r"[\"“”„|,;\n\r\t]")
+_NOT_IN_NAMES = re.compile(r"[\"“”„|,;\x00-\x1f\x7f]")
+"""Never in a stored name: what `list:` tokens cannot spell, and control characters (PostgreSQL refuses NUL)."""
 _SPACES = re.compile(r"\s+")
 
 
@@ -125,7 +126,8 @@ def contact_number(settings: Settings, text: str) -> str:
 
 def get_list(session: Session, name: str) -> ContactList:
     """The list, whatever the case it is written in, or `NotFound` naming it (and a close match)."""
-    found = session.scalar(select(ContactList).where(ContactList.name_key == list_key(name)))
+    found = None if _NOT_IN_NAMES.search(name) else session.scalar(
+        select(ContactList).where(ContactList.name_key == list_key(name)))
     if found is None:
         raise NotFound(_unknown_list(session, name))
     return found
@@ -233,8 +235,9 @@ def _named_lists(session: Session, names: Sequence[str]) -> tuple[list[ContactLi
     keys = list(dict.fromkeys(list_key(name) for name in names if name.strip()))
     if not keys:
         return [], []
+    possible = [key for key in keys if not _NOT_IN_NAMES.search(key)]
     by_key = {found.name_key: found for found in session.scalars(select(ContactList).where(
-        ContactList.name_key.in_(keys)))}
+        ContactList.name_key.in_(possible)))}
     spelled = {list_key(name): name for name in reversed(names)}
     problems = [{"field": "lists", "message": _unknown_list(session, spelled[key])}
                 for key in keys if key not in by_key]

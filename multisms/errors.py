@@ -44,6 +44,11 @@ class CsvRejected(MultiSmsError):
         super().__init__(message)
 
 
+class FileUnavailable(MultiSmsError):
+    """A shared file (a contacts CSV in Slack) could not be fetched, or is over its size limit; the
+    message says which and what to do."""
+
+
 class TemplateSyntaxError(MultiSmsError):
     """A message template has a stray `{` or `}`; `position` is its 0-based offset in the text."""
 

@@ -85,6 +85,8 @@ KB_ASK = JobKind("jobs.knowledge.ask", "ai", 180)
 KB_SEARCH = JobKind("jobs.knowledge.search_excerpts", "ai", 180)
 WRITE_DIGEST = JobKind("jobs.digest.write_digest", "ai", 300)
 SHOW_DIGEST_DECISION = JobKind("jobs.digest.show_decision", "default", 60, SLACK_RETRIES)
+CONTACTS_IMPORT_FILE = JobKind("jobs.contacts.import_file", "default", 300)
+UPLOAD_REPORT = JobKind("jobs.contacts.upload_report", "default", 300)
 
 OLD_JOB_PATHS = {
     "jobs.schedule.start_batch": START_BATCH,

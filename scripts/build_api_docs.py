@@ -69,9 +69,9 @@ def _operation(method: str, path: str, op: dict, spec: dict) -> list[str]:
                   f"{'yes' if p.get('required') else 'no'} | {_notes(_described(p))} |" for p in op["parameters"]]
         lines.append("")
     body = op.get("requestBody")
-    if body:
-        schema = body["content"]["application/json"]["schema"]
-        lines += [f"Request body (JSON): {_type(schema)}.", ""]
+    for kind, content in (body or {}).get("content", {}).items():
+        label = "JSON" if kind == "application/json" else f"`{kind}`"
+        lines += [f"Request body ({label}): {_type(content['schema'])}.", ""]
     lines += ["| status | meaning | body |", "|---|---|---|"]
     for code, response in sorted(op["responses"].items()):
         kinds = response.get("content", {})

@@ -90,7 +90,10 @@ def parse_body(headers: dict, body: bytes) -> tuple[dict, Any]:
     if not body:
         return {}, None
     if ctype == "application/x-www-form-urlencoded":
-        return parse_pairs(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), None
+        try:
+            return parse_pairs(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), None
+        except UnicodeDecodeError:  # raw bytes sent with urllib's default type (a file upload)
+            return {}, None
     if ctype.endswith("json"):
         try:
             return {}, json.loads(body)

@@ -20,6 +20,8 @@ recorded, rate-limited ones included (so retries are visible).  File
 downloads without ``Authorization: Bearer`` get a 200 HTML login page, which
 is what real Slack does instead of an error.
 
+Uploads (``files_upload_v2``'s three steps, ``conversations.open``) are in ``slack_uploads``.
+
 Reactions (``reactions.add`` / ``reactions.remove``) are the bot's own, on a stored
 message: one it posted, or a person's message a test put there with ``add_message``
 (people's messages reach the app as events, never through the API). As Slack documents,
@@ -35,6 +37,7 @@ import uuid
 from typing import Any
 
 from .server import Request, Response, StandIn, json_response, text_response
+from .slack_uploads import SlackUploads
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")  # JSON strings when form-encoded
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")  # as Slack names them, without colons
@@ -61,7 +64,7 @@ def _block_errors(blocks: Any) -> list[str]:
     return errors
 
 
-class SlackStandIn(StandIn):
+class SlackStandIn(SlackUploads, StandIn):
     """Local Slack Web API; see module docstring for wiring and semantics."""
 
     def __init__(self, latency: float = 0.0, team_id: str = "T1", bot_user_id: str = "UBOT",
@@ -80,6 +83,8 @@ class SlackStandIn(StandIn):
         self._users: dict[str, dict] = {}
         self._channels: dict[str, dict] = {}
         self._files: dict[str, dict] = {}
+        self._uploads: dict[str, dict] = {}  # file id → upload under way (getUploadURLExternal, not completed)
+        self._shared: list[dict] = []
 
     def reset(self) -> None:
         with self.lock:
@@ -178,6 +183,8 @@ class SlackStandIn(StandIn):
             return text_response("invalid_blocks", 400) if errors else text_response("ok")
         if req.path.startswith("/files-pri/") and req.method in ("GET", "HEAD"):
             return self._download(req)
+        if req.path.startswith("/upload/v1/") and req.method == "POST":
+            return self._receive_upload(req.path.rsplit("/", 1)[-1], req.body)
         return text_response("not found", 404)
 
     def _download(self, req: Request) -> Response:

@@ -221,14 +221,16 @@ def test_list_pages_and_includes_recipients(client, auth):
     assert too_small.status_code == 400 and [p["field"] for p in too_small.json["problems"]] == ["limit"]
 
 
-def paged_list_routes(app) -> list[str]:
+def paged_list_routes(app) -> dict[str, dict[str, str]]:
     """Every GET route of the API whose query string takes `limit` (found in the URL map, so a new
-    list route is covered the day it is added)."""
-    paths = []
+    list route is covered the day it is added), with a value for each parameter it requires."""
+    paths = {}
     for rule in app.url_map.iter_rules():
         spec = getattr(app.view_functions[rule.endpoint], "operation", None)
         if "GET" in rule.methods and spec and spec.query and "limit" in spec.query.model_fields:
-            paths.append(rule.rule.replace("<int:batch_id>", "1"))
+            required = {field.alias or name: "x" for name, field in spec.query.model_fields.items()
+                        if field.is_required()}
+            paths[rule.rule.replace("<int:batch_id>", "1")] = required
     return paths
 
 
@@ -237,9 +239,9 @@ def test_a_limit_or_offset_that_is_not_plain_digits_is_a_400_naming_it(client, a
     client.post(BATCHES, headers=auth, json={"body": "Hi", "recipients": numbers(1)})
     routes = paged_list_routes(client.application)
     assert {"/api/multi-sms/batches", "/api/multi-sms/batches/1/recipients", "/api/opt-outs"} <= set(routes)
-    for path in routes:
+    for path, required in routes.items():
         for field in ("limit", "offset"):
-            response = client.get(path, query_string={field: written}, headers=auth)
+            response = client.get(path, query_string={**required, field: written}, headers=auth)
             assert response.status_code == 400, (path, field, response.status_code)
             assert [p["field"] for p in response.json["problems"]] == [field], (path, field)
 

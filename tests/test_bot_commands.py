@@ -8,6 +8,7 @@ import html
 import pytest
 
 from bot.blocks import batch as batch_blocks
+from bot.blocks import contacts as contact_blocks
 from bot.blocks import knowledge as kb_blocks
 from bot.blocks import scheduling as schedule_blocks
 from bot.commands import Call, Usage, parse, registry, run
@@ -15,12 +16,13 @@ from bot.commands.registry import button, command
 from bot.context import Bot, Caller, Reply, say
 from bot.modals import CALLBACK_ID, new_batch_view
 from multisms.storage import BatchCounts
+from tests.contact_helpers import import_file
 from tests.slack_helpers import button_values, text_of
 from tests.test_bot_blocks import a_batch
 
 ACTION_IDS_IN_POSTED_MESSAGES = frozenset({
     "confirm_batch", "cancel_batch", "approve_batch", "retry_batch", "resume_batch", "view_recipients",
-    "resume_ai", "approve_digest", "drop_digest", "approve_reminder",
+    "resume_ai", "approve_digest", "drop_digest", "approve_reminder", "confirm_import", "cancel_import",
 })
 """The buttons of every message this app has posted so far; Slack sends these ids back on a click."""
 
@@ -78,10 +80,14 @@ def test_a_verb_or_button_cannot_be_claimed_twice(scratch_registry):
     ("retry 1", "send texts"), ("resume 1", "send texts"), ("approve 1", "send texts"),
     ("optout add +48600100001", "send texts"), ("autoreply off", "send texts"), ("kb add Parking", "send texts"),
     ("reschedule 1 in 2h", "send texts"), ("remind approve 1", "send texts"), ("remind delete 1", "send texts"),
+    ("contacts import drivers F0123ABCD", "send texts"), ("contacts remove drivers", "send texts"),
+    ("forget +48600100001", "send texts"), ("unforget +48600100001", "send texts"),
     ("status 1", "read what was sent"), ("list", "read what was sent"), ("ask Is parking free?", "read what was sent"),
     ("schedule list", "read what was sent"), ("optout list", "read what was sent"), ("autoreply", "read what was sent"),
     ("kb list", "read what was sent"), ("kb search parking", "read what was sent"), ("kb gaps", "read what was sent"),
     ("remind list", "read what was sent"), ("digest list", "read what was sent"),
+    ("contacts lists", "read what was sent"), ("contacts list drivers", "read what was sent"),
+    ("report 1", "read what was sent"),
 ])
 def test_someone_not_on_the_allowed_list_may_neither_read_nor_send(make_slack, text, doing):
     slack = make_slack(MULTISMS_ALLOWED_USERS="U1")
@@ -128,6 +134,8 @@ def test_every_button_the_bot_shows_is_one_it_answers(settings):
         kb_blocks.ai_handoff("+48600100001", "Parking?", "no match", 3, holding=None),
         schedule_blocks.digest_request(run, count=2, schedule="every friday"),
         schedule_blocks.reminder_approval_request(reminder, count=3, threshold=2),
+        contact_blocks.import_preview(import_file(settings, "drivers", "phone\n+48600100001\n", dry_run=True), 7,
+                                      "drivers.csv"),
     ]
     action_ids = {action_id for content in shown for action_id in button_values({"blocks": content})}
     assert action_ids == ACTION_IDS_IN_POSTED_MESSAGES - {"confirm_batch"}  # confirm is on the ephemeral preview

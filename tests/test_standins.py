@@ -361,6 +361,28 @@ def test_slack_response_url_views_and_files(slack_api, web):
         assert resp.headers.get_content_type() == "text/html"
 
 
+def test_slack_uploads_in_three_steps_and_refuses_a_user_id_as_the_channel(slack_api, web):
+    from slack_sdk.errors import SlackApiError
+    shared = web.files_upload_v2(channel="C1", content="é,1\n".encode("cp1250"), filename="r.csv", title="R",
+                                 initial_comment="the report", thread_ts="1700000000.000101")
+    assert [c["method"] for c in slack_api.api_calls] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+    [upload] = slack_api.uploads("C1")
+    assert (upload["content"], upload["title"], upload["thread_ts"]) == (b"\xe9,1\n", "R", "1700000000.000101")
+    assert shared["file"]["id"] == upload["id"] and slack_api.messages("C1")[0]["files"][0]["id"] == upload["id"]
+    with pytest.raises(SlackApiError) as exc:
+        web.files_upload_v2(channel="U1", content="x", filename="r.csv")
+    assert exc.value.response["error"] == "invalid_arguments" and "channel_id" in exc.value.response["errors"][0]
+    dm = web.conversations_open(users="U1")["channel"]["id"]
+    web.files_upload_v2(channel=dm, content="x", filename="r.csv")
+    assert dm.startswith("D") and [u["channel"] for u in slack_api.uploads()] == ["C1", dm]
+    with pytest.raises(SlackApiError) as exc:
+        web.files_completeUploadExternal(files=[{"id": upload["id"]}], channel_id="C1")  # only once
+    assert exc.value.response["error"] == "file_not_found"
+    with pytest.raises(SlackApiError) as exc:
+        web.files_getUploadURLExternal(filename="r.csv", length=0)
+    assert exc.value.response["error"] == "invalid_arguments"
+
+
 # --------------------------------------------------------------------------- OpenAI
 @pytest.fixture
 def oai(openai_api):

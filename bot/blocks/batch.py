@@ -87,16 +87,21 @@ def status_label(status: str) -> str:
 def preview(v: Validation, *, batch_id: int, price: float, currency: str, seconds: float,
             note: str | None = None) -> list[dict]:
     seg = v.segments
-    encoding = f"*{seg.encoding}*, {plural(seg.segments, 'segment')} per message · {v.total_segments} in all"
+    up_to = "up to " if v.personalized else ""
+    encoding = f"*{seg.encoding}*, {up_to}{plural(seg.segments, 'segment')} per message · {v.total_segments} in all"
     if seg.ucs2_characters:
         forcing = ", ".join(code(ch) for ch in seg.ucs2_characters)
         encoding += f"\nForced to UCS-2 by {forcing}: replace them to fit more text per segment."
+    lists = f" From {'list' if len(v.lists) == 1 else 'lists'} " + ", ".join(
+        f"*{escape(name)}*" for name in v.lists) + "." if v.lists else ""
     blocks = [
         header(f"Preview of batch #{batch_id}"),
-        section(f"*{plural(len(v.recipients), 'recipient')}* will get this message.\n"
+        section(f"*{plural(len(v.recipients), 'recipient')}* will get this message.{lists}\n"
                 f"Invalid: *{len(v.invalid)}* · Duplicates: *{len(v.duplicates)}* · "
                 f"Opted out: *{len(v.opted_out)}*"),
-        section(f"*Message* (from {code(v.sender or '')})\n{quote(v.body)}"),
+        section(f"*{'Personal text' if v.personalized else 'Message'}* (from {code(v.sender or '')})\n"
+                f"{quote(v.body)}"),
+        *_personal_texts(v),
         section(encoding),
         section(f"*Estimated cost:* {money(v.total_segments * price, currency)} "
                 f"({v.total_segments} × {money(price, currency)}) · *Estimated time:* {duration(seconds)}"),
@@ -108,6 +113,23 @@ def preview(v: Validation, *, batch_id: int, price: float, currency: str, second
     blocks.append(actions(button("Confirm", "confirm_batch", batch_id, "primary"),
                           button("Cancel", "cancel_batch", batch_id, "danger")))
     return fit(blocks)
+
+
+def _personal_texts(v: Validation) -> list[dict]:
+    """A personal text as two people will get it: the first recipient's, and the longest one."""
+    if not v.personalized or not v.texts:
+        return []
+    example, longest = v.texts[0], max(v.texts, key=lambda text: len(text.body))
+    blocks = [section(f"*Example*, to {_addressee(v, example.e164)}\n{quote(example.body)}")]
+    if longest.body != example.body:
+        blocks.append(section(f"*Longest*, to {_addressee(v, longest.e164)}: {len(longest.body)} characters, "
+                              f"{plural(longest.segments.segments, 'segment')}\n{quote(longest.body)}"))
+    return blocks
+
+
+def _addressee(v: Validation, number: str) -> str:
+    name = v.names.get(number)
+    return f"{escape(name)} ({code(number)})" if name else code(number)
 
 
 def problems(v: Validation, *, example: str) -> list[dict]:

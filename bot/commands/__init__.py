@@ -26,12 +26,13 @@ from bot.commands import optouts
 from bot.commands import autoreply
 from bot.commands import knowledge
 from bot.commands import scheduling
+from bot.commands import contacts
 from bot.commands import help
 # isort: on
 from bot.commands.send import SEND_EXAMPLE
 
-__all__ = ["Call", "Usage", "autoreply", "batches", "from_slack", "help", "knowledge", "optouts", "parse", "press",
-           "run", "scheduling", "send"]
+__all__ = ["Call", "Usage", "autoreply", "batches", "contacts", "from_slack", "help", "knowledge", "optouts", "parse",
+           "press", "run", "scheduling", "send"]
 
 _WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")

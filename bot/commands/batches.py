@@ -1,4 +1,4 @@
-"""Batch controls: `status`, `list`, `cancel`, `retry`, `resume`, `approve`, and the batch buttons.
+"""Batch controls: `status`, `list`, `cancel`, `retry`, `resume`, `approve`, `report`, and the batch buttons.
 
 A command and the button of the same name run the same function (`cancel 12` = Cancel on
 batch #12). The status changes themselves are `multisms.controls`: single conditional
@@ -9,19 +9,29 @@ for a second person where `approvals.channel_for` says, and tidies it once someo
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from pathlib import Path
 
 from bot.blocks.batch import batch_list, progress_text, recipients_view, status_label
 from bot.blocks.batch import status as status_blocks
 from bot.blocks.primitives import plural, who
 from bot.blocks.scheduling import slack_time
 from bot.commands.registry import Usage, button, command
-from bot.context import Bot, Caller, Reply, say
+from bot.context import Bot, Caller, Reply, refusal, say
 from multisms import approvals, controls, scheduling
 from multisms.batches import parse_id
 from multisms.errors import BatchRejected, InvalidTransition
 from multisms.models import utcnow
-from multisms.queues import SHOW_APPROVAL_DECISION, enqueue, enqueue_approval_request, enqueue_progress, enqueue_send
+from multisms.queues import (
+    SHOW_APPROVAL_DECISION,
+    UPLOAD_REPORT,
+    enqueue,
+    enqueue_approval_request,
+    enqueue_progress,
+    enqueue_send,
+)
+from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 
 LIST_LIMIT = 10
@@ -66,6 +76,23 @@ def list_recent(bot: Bot, caller: Caller, scope: str) -> Reply:
             found, total = list_batches(session, limit=LIST_LIMIT, created_by=caller.created_by)
         counts = batch_counts(session, [batch.id for batch in found])
         return Reply(title, batch_list(found, counts, title=title, total=total))
+
+
+@command("report", grammar=batch_number, access="read", help={
+    "report <id>": "the batch's delivery report (CSV): numbers masked in the channel; the full file in a DM to "
+                   "whoever may send"})
+def report(bot: Bot, caller: Caller, batch_id: int) -> Reply:
+    """The upload is a job (three Slack calls); the terminal chat saves the full file where it runs."""
+    with bot.session() as session:
+        get_batch(session, batch_id)
+        if caller.user is None:
+            path = Path.cwd() / f"batch-{batch_id}-report.csv"
+            path.write_bytes(batch_report_csv(session, batch_id, masked=False))
+            return say(f"Saved the delivery report of batch #{batch_id} to {path}.")
+    full = refusal(bot.settings, caller) is None
+    enqueue(bot.redis, UPLOAD_REPORT, batch_id, caller.user, caller.channel, full,
+            job_id=f"report-{batch_id}-{uuid.uuid4().hex[:8]}")
+    return say(f"Preparing the delivery report of batch #{batch_id}…")
 
 
 @button("confirm_batch", access="send")

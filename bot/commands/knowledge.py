@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot.blocks import knowledge as kb_blocks
+from bot.commands.file_links import slack_file_id
 from bot.commands.registry import Usage, button, command
 from bot.context import Bot, Caller, Reply, say
 from multisms import autoreply, conversations, knowledge
@@ -27,8 +28,6 @@ KB_ACTIONS = ("add", "list", "remove", "search", "gaps")
 KB_EXAMPLE = "kb add Parking is free for guests at the main entrance."
 
 _WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
-_SLACK_FILE_LINK = re.compile(r"^https?://\S+?/files(?:-pri)?/[A-Z0-9]+[/-](F[A-Z0-9]{6,})(?:[/?#]\S*)?$")
-_SLACK_FILE_ID = re.compile(r"^(F(?=[A-Z0-9]*\d)[A-Z0-9]{6,})$")
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,9 @@ def read_kb(verb: str, rest: str) -> KbRequest:
     if not arg:
         raise Usage("Add the text (or a Slack file link) to add." if action == "add" else "Add the words to look for.",
                     KB_EXAMPLE if action == "add" else "kb search parking")
-    file_id = _SLACK_FILE_LINK.match(arg) or _SLACK_FILE_ID.match(arg)
+    file_id = slack_file_id(arg)
     if action == "add" and file_id:
-        return KbRequest("add", file_id=file_id.group(1))
+        return KbRequest("add", file_id=file_id)
     return KbRequest(action, text=arg)
 
 

@@ -7,6 +7,7 @@ opens the form, whose submission (`bot.modals`) uses the same `draft` and `previ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,7 +53,10 @@ def read_send(verb: str, rest: str) -> Outgoing:
 
 @command("send", grammar=read_send, access="send", help={
     "send <numbers> | <message>": "preview a batch, then Confirm or Cancel. Numbers are separated by spaces, commas, "
-                                  "semicolons or new lines; `|` separates them from the message"})
+                                  "semicolons or new lines; `|` separates them from the message",
+    "send list:<name> <numbers> | Hi {name|there}": "text contact lists (and numbers), each person their own text: "
+                                                    "`{field}` from the list's CSV columns, `{field|fallback}` when "
+                                                    "one may be missing, `{{`/`}}` for braces"})
 def send(bot: Bot, caller: Caller, outgoing: Outgoing) -> Reply:
     if not outgoing.when:
         return prepare(bot, caller, numbers=outgoing.numbers, body=outgoing.message)
@@ -87,10 +91,13 @@ def prepare(bot: Bot, caller: Caller, *, numbers: str, body: str, send_at: datet
 
 
 def draft(bot: Bot, caller: Caller, *, numbers: str, body: str, sender: str | None = None,
-          send_at: datetime | None = None) -> tuple[Validation, int | None]:
-    """The validation, and the id of the stored draft (None when the batch has problems)."""
+          send_at: datetime | None = None, lists: Sequence[str] = ()) -> tuple[Validation, int | None]:
+    """The validation, and the id of the stored draft (None when the batch has problems).
+
+    `numbers` may hold `list:<name>` tokens; `lists` names more lists (the form's picker).
+    """
     with bot.session() as session:
-        validation = intake.check(session, bot.settings, body=body, numbers=numbers, sender=sender)
+        validation = intake.check(session, bot.settings, body=body, numbers=numbers, sender=sender, lists=lists)
         if not validation.ok:
             return validation, None
         batch = intake.submit(session, validation, created_by=caller.created_by, confirmed=False)

@@ -1,6 +1,6 @@
-"""`/api/…`: the REST API. One module per resource (`batches`, `scheduling`, `optouts`), each a
-blueprint nested in `bp`; `models` holds the pydantic models, `errors` the JSON errors, `openapi`
-the document generated from both.
+"""`/api/…`: the REST API. One module per resource (`batches`, `scheduling`, `optouts`, `contacts`),
+each a blueprint nested in `bp`; `models` and `contact_models` hold the pydantic models, `errors` the
+JSON errors, `openapi` the document generated from both.
 
 Every route needs `Authorization: Bearer $API_TOKEN`; without a configured token the API
 answers 503 and says how to enable it.
@@ -14,12 +14,11 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from webhooks import resources
-from webhooks.api import batches, errors, optouts, scheduling
-from webhooks.api.models import OpenApiDocument
-from webhooks.api.openapi import build_document, operation
+from webhooks.api import batches, contacts, errors, optouts, scheduling
+from webhooks.api.openapi import OpenApiDocument, build_document, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-for resource in (batches, scheduling, optouts):
+for resource in (batches, scheduling, optouts, contacts):
     bp.register_blueprint(resource.bp)  # the token check and the error handlers below cover them all
 errors.register(bp)
 

@@ -1,5 +1,6 @@
 """`/api/multi-sms/batches…`: create (or only check) a batch, list and read batches and their
-recipients, cancel, resume, retry and reschedule; the old app's routes and field names.
+recipients, download a batch's delivery report, cancel, resume, retry and reschedule; the old
+app's routes and field names.
 
 A batch over MULTI_SMS_APPROVAL_THRESHOLD is stored as `awaiting_approval` (202) and posted in
 Slack for a second person. The API token names nobody, so there is no approve route here.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from redis.exceptions import RedisError
 
 from multisms import approvals, controls, intake, scheduling
@@ -19,6 +20,7 @@ from multisms.config import Settings
 from multisms.models import utcnow
 from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
 from multisms.quiet_hours import plan
+from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
 from webhooks.api.errors import rejected_as
@@ -54,9 +56,9 @@ bp = Blueprint("batches", __name__, url_prefix="/multi-sms/batches")
                 "or no SLACK_APPROVALS_CHANNEL / SLACK_INBOX_CHANNEL to ask in).")
 def create_batch(body: CreateBatch):
     settings, session = resources.settings(), resources.db()
-    numbers = body.recipients if body.recipients is not None else body.numbers
+    numbers = body.recipients if body.recipients is not None else body.numbers or ""
     checked = approvals.vet(settings, intake.check(session, settings, body=body.body, numbers=numbers,
-                                                   sender=body.sender))
+                                                   sender=body.sender, lists=body.lists))
     validation, quiet = Validation.of(checked), _quiet_hours(settings, checked, body.scheduled_at)
     if body.dry_run:
         return DryRun(validation=validation, quiet_hours=quiet)
@@ -100,6 +102,17 @@ def recipients(batch_id: int, query: RecipientQuery):
     items, total = list_recipients(resources.db(), batch_id, limit=query.limit, offset=query.offset,
                                    status=query.status)
     return RecipientPage(items=[Recipient.of(r) for r in items], count=len(items), total=total)
+
+
+@bp.get("/<int:batch_id>/report.csv")
+@operation("The batch's delivery report: every recipient with its final status (CSV, full numbers)", file="text/csv",
+           responses={200: "UTF-8 CSV with a BOM: number, name, status, error code and message, sent and delivered "
+                           "times (UTC), segments; cells a spreadsheet would run as formulas start with '"})
+def report(batch_id: int):
+    """Full numbers: whoever holds the API token owns the data."""
+    data = batch_report_csv(resources.db(), batch_id, masked=False)
+    return Response(data, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=batch-{batch_id}-report.csv"})
 
 
 @bp.post("/<int:batch_id>/cancel")

@@ -24,6 +24,7 @@ MEANINGS = {
     401: "Missing or wrong token",
     404: "Not found",
     409: "Not possible in the current state (says why)",
+    413: "Too large (says the limit)",
     422: "Rejected (names each problem)",
     503: "API disabled (API_TOKEN unset)",
 }

@@ -3,13 +3,14 @@
 
 The same classes validate what comes in, shape what goes out, and generate the OpenAPI
 document (`webhooks.api.openapi`), so the document cannot say one thing while the API does
-another. Response field names are the old app's, which its API clients know.
+another. Response field names are the old app's, which its API clients know. The intake report
+(`Validation`) lives in `validation_models`, contacts in `contact_models`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,20 +19,19 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
-    RootModel,
     WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from multisms import models as rows
-from multisms.batches import Validation as ValidationResult
 from multisms.digest_sources import read_sources
 from multisms.errors import TimeProblem
 from multisms.models import utcnow
 from multisms.reminders import MAX_SOURCE_CHARS
 from multisms.storage import BatchCounts
 from multisms.timespec import describe, parse_instant
+from webhooks.api.validation_models import Problem, Validation
 
 MAX_PAGE = 200
 
@@ -61,18 +61,19 @@ class CreateBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(description="1–1600 characters")
+    body: str = Field(description="1–1600 characters; `{name}`, `{field|fallback}` make it personal")
     recipients: list[str] | None = Field(default=None, max_length=5000)
     numbers: str | None = Field(default=None, max_length=200_000,
-                                description="numbers separated by commas, spaces or lines")
+                                description="numbers separated by commas, spaces or lines (`list:<name>` too)")
+    lists: list[str] = Field(default_factory=list, max_length=100, description="contact lists to send to as well")
     sender: str | None = Field(default=None, description="+E.164 number, MG… service SID or alphanumeric")
     dry_run: bool = Field(default=False, description="validate only; nothing is stored or sent")
     scheduled_at: FutureInstant | None = None
 
     @model_validator(mode="after")
     def _one_list(self):
-        if self.recipients is None and self.numbers is None:
-            raise ValueError("give `recipients` (a list of numbers) or `numbers` (text)")
+        if self.recipients is None and self.numbers is None and not self.lists:
+            raise ValueError("give `recipients` (a list of numbers), `numbers` (text) or `lists`")
         if self.recipients is not None and self.numbers is not None:
             raise ValueError("give either `recipients` or `numbers`, not both")
         return self
@@ -139,51 +140,6 @@ class OptOutQuery(Page):
 
 
 # --- responses --------------------------------------------------------------------------------
-
-class Problem(BaseModel):
-    """What is wrong with one field (some problems carry more detail, e.g. `placeholder`)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    field: str
-    message: str
-
-
-class InvalidNumber(BaseModel):
-    number: str
-    reason: str
-
-
-class Duplicate(BaseModel):
-    number: str
-    normalized: str
-    same_as: str
-
-
-class Validation(BaseModel):
-    """The intake report: what would be sent, what was refused and why, and what it costs in segments."""
-
-    ok: bool
-    sender: str | None
-    valid_count: int
-    invalid_count: int
-    duplicate_count: int
-    opted_out_count: int
-    recipients: list[str]
-    invalid: list[InvalidNumber]
-    duplicates: list[Duplicate]
-    opted_out: list[str]
-    encoding: Literal["GSM-7", "UCS-2"]
-    segments: int
-    units: int
-    ucs2_characters: list[str]
-    total_segments: int
-    problems: list[Problem]
-
-    @classmethod
-    def of(cls, validation: ValidationResult) -> Validation:
-        return cls.model_validate(validation.to_dict())
-
 
 class Error(BaseModel):
     """Every refusal: a sentence, and for bad input the fields at fault."""
@@ -373,7 +329,3 @@ class Health(BaseModel):
     status: Literal["ok", "unhealthy"]
     checks: dict[str, HealthCheck]
     failing: list[str] = Field(default_factory=list)
-
-
-class OpenApiDocument(RootModel[dict[str, Any]]):
-    """This document (OpenAPI 3.1)."""

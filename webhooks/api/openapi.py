@@ -13,9 +13,10 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, Response, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from multisms.batches import MAX_ID
@@ -28,8 +29,18 @@ INFO = {"title": "multisms API", "version": "1.0.0",
         "description": "Create and follow bulk SMS batches. Bearer token: API_TOKEN."}
 _PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
-Documented = type[BaseModel] | tuple[type[BaseModel], str]
-"""A response model, or a model and what the response means here (default: the model's docstring)."""
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """This document (OpenAPI 3.1)."""
+
+Documented = type[BaseModel] | tuple[type[BaseModel], str] | str
+"""A response model, or a model and what the response means here (default: the model's docstring);
+for a file answer (`Operation.file`), only what it means."""
+UPLOAD_SCHEMAS = {
+    "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"]},
+}
+"""How an uploaded file travels per media type; any other type is the file itself as the body."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +54,17 @@ class Operation:
     public: bool = False
     csv: bool = False
     """The 200 answer may also be `text/csv` (the view then returns a Response itself)."""
+    file: str | None = None
+    """The 200 answer is a file of this media type, not JSON (the view returns a Response itself)."""
+    upload: tuple[str, ...] = ()
+    """Media types of a file sent as the request body, which the view reads itself (its size is the view's
+    to check)."""
     description: str | None = None
 
     def model_for(self, status: int) -> type[BaseModel] | None:
         documented = self.responses.get(status)
+        if isinstance(documented, str):
+            return None
         return documented[0] if isinstance(documented, tuple) else documented
 
 
@@ -129,7 +147,7 @@ def _schemas(operations: list[Operation]) -> tuple[dict, dict]:
     for op in operations:
         if op.body:
             wanted.add((op.body, "validation"))
-        wanted.update((op.model_for(status), "serialization") for status in op.responses)
+        wanted.update((op.model_for(status), "serialization") for status in op.responses if op.model_for(status))
     ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
     refs, definitions = models_json_schema(ordered, ref_template=REF_TEMPLATE, schema_generator=_WithoutFieldTitles)
     return refs, dict(sorted(definitions.get("$defs", {}).items()))
@@ -147,6 +165,9 @@ def _describe(op: Operation, rule, refs: dict) -> dict:
     if op.body:
         described["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": refs[(op.body, "validation")]}}}
+    if op.upload:
+        described["requestBody"] = {"required": True, "content": {
+            kind: {"schema": UPLOAD_SCHEMAS.get(kind, {"type": "string", "format": "binary"})} for kind in op.upload}}
     described["responses"] = {**_error_responses(op, rule, refs), **_responses(op, refs)}
     described["responses"] = dict(sorted(described["responses"].items()))
     return described
@@ -155,6 +176,9 @@ def _describe(op: Operation, rule, refs: dict) -> dict:
 def _responses(op: Operation, refs: dict) -> dict:
     answers = {}
     for status, documented in op.responses.items():
+        if isinstance(documented, str):
+            answers[str(status)] = {"description": documented, "content": {op.file: {"schema": {"type": "string"}}}}
+            continue
         model, meaning = documented if isinstance(documented, tuple) else (documented, _first_line(documented))
         content = {"application/json": {"schema": refs[(model, "serialization")]}}
         if op.csv and status == 200:
@@ -165,7 +189,7 @@ def _responses(op: Operation, refs: dict) -> dict:
 
 def _error_responses(op: Operation, rule, refs: dict) -> dict:
     implied = set(op.errors)
-    if op.body or op.query:
+    if op.body or op.query or op.upload:
         implied.add(400)
     if not op.public:
         implied.update({401, 503})

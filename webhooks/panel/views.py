@@ -1,4 +1,5 @@
-"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages, the Digests tab.
+"""`/panel` views: the Multi-SMS tab, batch history and per-batch pages, the Digests tab (the Contacts
+tab is `webhooks.panel.contacts`, on the same blueprint).
 
 Server-rendered; a little JavaScript refreshes the history and expands recipients. Every
 route except the login page needs the panel session; every POST needs the CSRF token.
@@ -14,15 +15,17 @@ import logging
 import secrets
 from dataclasses import replace
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 
 from multisms import approvals, controls, digest_items, intake, reminders, scheduling
 from multisms.batches import Validation
+from multisms.contacts import list_lists
 from multisms.errors import BatchRejected, InvalidTransition, NotFound
 from multisms.models import utcnow
 from multisms.queues import enqueue_approval_request, enqueue_progress, enqueue_send
+from multisms.reports import batch_report_csv
 from multisms.storage import batch_counts, get_batch, list_batches, list_recipients
 from webhooks import resources
 from webhooks.panel import auth as panel_auth
@@ -35,10 +38,14 @@ bp = Blueprint("panel", __name__, url_prefix="/panel", template_folder="template
 
 PUBLIC_ENDPOINTS = frozenset({"panel.login", "panel.static"})
 """The only panel routes reachable without logging in."""
+FILE_UPLOADS = frozenset({"panel.contacts_preview"})
+"""Routes that take a file (a contacts CSV): CONTACTS_IMPORT_MAX_BYTES instead of the general 1 MB, set
+before the CSRF check reads the form."""
 HISTORY_SIZE = 20
 DIGEST_RUNS_SHOWN = 10
 POLL_MILLISECONDS = 3000
 MAX_NUMBERS_CHARS = 200_000
+MAX_LISTS = 100
 CONFIRM_TTL_SECONDS = 3600
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -69,6 +76,8 @@ def guard():
             return jsonify(error="Your panel session has ended: log in again."), 401
         return redirect(url_for("panel.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     if request.method == "POST":
+        if request.endpoint in FILE_UPLOADS:
+            request.max_content_length = settings.contacts_import_max_bytes
         panel_auth.csrf.protect()
     return None
 
@@ -92,6 +101,13 @@ def page_context() -> dict:
 def csrf_failed(error: CSRFError):
     message = "This form has expired or did not come from the panel. Reload the page and try again."
     return render_template("panel/error.html", title="Form expired", message=message), 400
+
+
+@bp.errorhandler(413)
+def too_large(_error):
+    limit = request.max_content_length or 0
+    message = f"That is more than {limit / 1_048_576:.3g} MB, the most this form takes. Split the file into parts."
+    return render_template("panel/error.html", title="Too large", message=message), 413
 
 
 @bp.errorhandler(404)
@@ -221,6 +237,14 @@ def batch_page(batch_id: int):
         when=panel_render.when)
 
 
+@bp.get("/batches/<int:batch_id>/report.csv")
+def batch_report(batch_id: int):
+    """The delivery report with full numbers: the panel's users see them on the batch page already."""
+    _batch_or_404(batch_id)
+    return Response(batch_report_csv(resources.db(), batch_id, masked=False), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=batch-{batch_id}-report.csv"})
+
+
 @bp.get("/digests")
 def digests_page():
     """Each digest, what it is written from, and what its latest runs carried."""
@@ -270,10 +294,11 @@ def _validate_form() -> tuple[dict, Validation]:
     # Browsers send line breaks as CRLF; an SMS wants LF (a CR would cost a character).
     form = {name: request.form.get(name, "").replace("\r\n", "\n") for name in ("numbers", "body", "sender")}
     form["numbers"] = form["numbers"][:MAX_NUMBERS_CHARS]
+    form["lists"] = request.form.getlist("lists")[:MAX_LISTS]
     choices = [value for value, _ in panel_render.sender_choices(settings)]
     sender = form["sender"] if form["sender"] in choices else None
     validation = approvals.vet(settings, intake.check(resources.db(), settings, body=form["body"],
-                                                      numbers=form["numbers"], sender=sender))
+                                                      numbers=form["numbers"], sender=sender, lists=form["lists"]))
     if form["sender"] and sender is None:  # a sender the page never offered
         problem = {"field": "sender", "message": "Pick one of the senders in the list."}
         validation = _with_problem(validation, problem)
@@ -288,10 +313,11 @@ def _compose_page(*, form: dict | None = None, validation: Validation | None = N
                   error: str | None = None):
     settings = resources.settings()
     choices = panel_render.sender_choices(settings)
-    form = form or {"numbers": "", "body": "", "sender": choices[0][0] if choices else ""}
+    form = form or {"numbers": "", "body": "", "sender": choices[0][0] if choices else "", "lists": []}
     return render_template(
         "panel/index.html", form=form, validation=validation, report=validation.to_dict() if validation else None,
-        nonce=nonce, error=error, senders=choices, history=_history(), poll_ms=POLL_MILLISECONDS,
+        nonce=nonce, error=error, senders=choices, lists=list_lists(resources.db()), history=_history(),
+        poll_ms=POLL_MILLISECONDS,
         max_recipients=settings.multi_sms_max_recipients, price=settings.multi_sms_price_per_segment,
         currency=settings.multi_sms_currency, label=panel_render.label,
         needs_approval=validation is not None and approvals.needed(settings, len(validation.recipients)),
