@@ -56,7 +56,7 @@ class JobKind:
     retry_after: tuple[int, ...] = ()
     """Seconds before each new try of a failed job (RQ's `Retry`, run by the workers' scheduler); after
     the last one it stays in RQ's failed registry. Empty where a second run could text someone twice
-    (sends, replies, AI answers) or would find its work done and skip it (inbound, digest drafts)."""
+    (sends, replies, AI answers) or would find its work done and skip it (digest drafts)."""
 
     @property
     def retry(self) -> Retry | None:
@@ -70,7 +70,9 @@ SEND = JobKind("jobs.send.send_batch", "sms", 3600)
 """No retry: a send has its own once-only machinery (claims, recovery asks Twilio before resending)."""
 START_BATCH = JobKind("jobs.scheduling.start_batch", "sms", 60, (10, 60))
 PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120, SLACK_RETRIES)
-RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120)
+RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120, (5, 30, 120, 600))
+"""Until this job stores it, a text lives only in the job: with the database away it is tried again
+for ~13 minutes. Storing is once per MessageSid, so a try after the store skips the whole follow-up."""
 SEND_REPLY = JobKind("jobs.replies.send_reply", "default", 60)
 SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60, SLACK_RETRIES)
 ASK_APPROVAL = JobKind("jobs.approvals.ask", "default", 60, (10, 30, 60, 300, 900))

@@ -14,15 +14,16 @@ from contextlib import contextmanager
 
 import pytest
 from rq import Worker
-from sqlalchemy import create_engine, text
+from rq.job import Job
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from multisms.db import session_scope
-from multisms.models import Batch
+from multisms.models import Batch, Message
 from tests.conftest import TEST_DATABASE_URL
 from tests.processes import kill_tree, start_worker, wait_until
 from tests.reliability.conftest import FINISHED, assert_clean, audit, injected
-from tests.send_helpers import create_batch, numbers, statuses
+from tests.send_helpers import create_batch, numbers, post_signed, statuses
 
 FINISH_WITHIN = 60
 
@@ -150,6 +151,33 @@ def test_database_connections_dropped_mid_batch_the_same_workers_finish_it(confi
             kill_tree(worker)
     assert [n for n in recipients if twilio_api.sent_to(n) != 1] == []
     assert_clean(audit(settings, twilio_api, batch_id))
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="SQLite has no server connection to lose; runs on PostgreSQL")
+def test_a_text_that_arrives_while_the_database_is_away_is_stored_once_it_is_back(configure, make_client, twilio_api,
+                                                                                 redis_conn, tmp_path, database_url):
+    settings = configure()
+    client = make_client()
+    worker = start_worker(WORKER_NAMES[0], tmp_path)
+    form = twilio_api.inbound_form("+48600100000", "+15005550006", "Is the night shift still on?")
+    try:
+        assert wait_until(lambda: Worker.count(connection=redis_conn) == 1, timeout=30)
+        with database_away(database_url) as dropped:
+            away = time.monotonic()
+            assert post_signed(client, twilio_api, "/twilio/inbound", form).status_code == 200
+            job = Job.fetch(f"inbound-{form['MessageSid']}", connection=redis_conn)
+            assert wait_until(lambda: job.get_status(refresh=True) in ("scheduled", "failed"), timeout=20), \
+                "the worker never tried the text while the database was away; the test proves nothing"
+            time.sleep(max(0.0, 3 - (time.monotonic() - away)))
+        injected("database connections dropped, none accepted for 3 s", dropped())
+        assert wait_until(lambda: inbound_bodies(settings) == ["Is the night shift still on?"], timeout=60)
+    finally:
+        kill_tree(worker)
+
+
+def inbound_bodies(settings) -> list[str]:
+    with session_scope(settings.database_url) as session:
+        return list(session.scalars(select(Message.body).where(Message.direction == "inbound")))
 
 
 @contextmanager
