@@ -171,6 +171,20 @@ def test_a_forgotten_number_is_skipped_by_later_imports(api, settings):
     assert LUCJA not in [item["number"] for item in api("get", "/api/contacts?list=kierowcy").json["items"]]
 
 
+def test_an_unforgotten_number_can_be_imported_again_and_only_a_forgotten_one_can_be_unforgotten(api, settings):
+    import_file(settings, "kierowcy", POLISH_EXCEL)
+    api("post", f"/api/contacts/{LUCJA}/forget")
+
+    unforgotten = api("delete", f"/api/contacts/{LUCJA}/forget")
+    again = api("delete", f"/api/contacts/{LUCJA}/forget")
+    imported = api("post", "/api/contacts/import?list=kierowcy", data=POLISH_EXCEL, headers=CSV)
+
+    assert (unforgotten.status_code, unforgotten.json) == (200, {"number": "+48••••••456"})
+    assert again.status_code == 404 and "was not forgotten" in again.json["error"]
+    assert imported.json["forgotten"] == []
+    assert LUCJA in [item["number"] for item in api("get", "/api/contacts?list=kierowcy").json["items"]]
+
+
 def test_forget_without_a_key_is_refused_and_erases_nothing(make_client, auth, settings):
     client = make_client(FORGET_KEY=None, SECRET_KEY=None)
     import_file(settings, "kierowcy", POLISH_EXCEL)

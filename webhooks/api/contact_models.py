@@ -135,3 +135,9 @@ class Forgotten(BaseModel):
     @classmethod
     def of(cls, report: forget.ForgetReport) -> Forgotten:
         return cls.model_validate(report.to_dict())
+
+
+class Unforgotten(BaseModel):
+    """A forgotten number that imports may bring back again (masked); what was erased stays erased."""
+
+    number: str

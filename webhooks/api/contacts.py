@@ -1,5 +1,6 @@
 """`/api/contacts…` and `/api/lists…`: import a CSV into a list, read lists and their people, remove
-them, and forget a number on request. The rules are `multisms.contacts`, `.contact_import`, `.forget`.
+them, and forget a number on request (or let it be imported again). The rules are
+`multisms.contacts`, `.contact_import`, `.forget`.
 
 The import route takes files far above the 1 MB every other request may be: its own cap,
 CONTACTS_IMPORT_MAX_BYTES, checked against Content-Length before a byte is read and held
@@ -11,9 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from multisms.contact_import import import_csv
-from multisms.contacts import delete_contact, delete_list, list_lists, list_members
+from multisms.contacts import contact_number, delete_contact, delete_list, list_lists, list_members
 from multisms.errors import CsvRejected, ForgetKeyUnusable, InvalidListName, InvalidNumber, SendInFlight
-from multisms.forget import forget
+from multisms.forget import forget, unforget
+from multisms.numbers import mask
 from webhooks import resources
 from webhooks.api.contact_models import (
     Contact,
@@ -26,6 +28,7 @@ from webhooks.api.contact_models import (
     ListPage,
     RemovedContact,
     RemovedList,
+    Unforgotten,
 )
 from webhooks.api.errors import ApiError, error_response, invalid
 from webhooks.api.openapi import operation
@@ -98,6 +101,19 @@ def forget_number(number: str):
     report = forget(session, resources.settings(), number)
     session.commit()
     return Forgotten.of(report)
+
+
+@bp.delete("/contacts/<number>/forget")
+@operation("Let a forgotten number be imported again (what was erased stays erased)", errors=(400, 404, 409),
+           responses={200: Unforgotten},
+           description="404 when the number was not forgotten; 409 when no key is set.")
+def unforget_number(number: str):
+    settings, session = resources.settings(), resources.db()
+    e164 = contact_number(settings, number)
+    if not unforget(session, settings, e164):
+        raise ApiError(404, f"{mask(e164)} was not forgotten.")
+    session.commit()
+    return Unforgotten(number=mask(e164))
 
 
 def _uploaded_csv(limit: int) -> bytes:
