@@ -8,7 +8,7 @@ REST, the web panel, reminders and digests at each occurrence).
   are shared identities: whoever holds them may send and read, but they name no person, so they
   can never be the second person who approves a batch.
 - Approving needs an allowed Slack user who is not the batch's author; the approvals channel
-  counts as an allowed place to do it.
+  counts as an allowed place to do it, and to stop (cancel) a batch, which never texts anyone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from multisms.config import Settings
 SHARED = {"api": "the REST API", "panel": "the web panel", "shell": "the terminal chat"}
 """Identities that stand for whoever holds a credential, not for one person."""
 
-Action = Literal["send", "read", "approve"]
+Action = Literal["send", "read", "approve", "stop"]
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ def _slack_refusal(settings: Settings, actor: Actor, action: Action) -> str | No
         return (f"Sorry, you are not on the list of people who may {doing} (MULTISMS_ALLOWED_USERS). "
                 f"Ask an admin to add your Slack id, {user}.")
     places = settings.allowed_channels
-    if action == "approve" and settings.slack_approvals_channel:
+    if action in ("approve", "stop") and settings.slack_approvals_channel:
         places = places | {settings.slack_approvals_channel}
     if settings.allowed_channels and actor.channel not in places:
-        allowed = ", ".join(f"<#{channel}>" for channel in sorted(settings.allowed_channels))
-        what = "multisms can't be used" if action == "read" else "texts can't be sent"
+        allowed = ", ".join(f"<#{channel}>" for channel in sorted(places))
+        what = "multisms can't be used" if action in ("read", "stop") else "texts can't be sent"
         return f"Sorry, {what} from this channel. Try {allowed}."
     return None
 

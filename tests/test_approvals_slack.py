@@ -43,6 +43,28 @@ def team(make_slack):
                       MULTISMS_ALLOWED_USERS="U1,U2", MULTISMS_ALLOWED_CHANNELS="C1")
 
 
+def test_a_reviewer_may_cancel_from_the_approvals_channel_but_not_from_elsewhere(team, slack_api, twilio_api, settings,
+                                                                                  run_jobs):
+    batch_id = int(button_values(team.command(BIG, user="U1"))["confirm_batch"])
+    team.click("confirm_batch", batch_id, user="U1")
+    run_jobs()
+
+    refused = [team.click("cancel_batch", batch_id, user="U9", channel="CAPPROVE", ephemeral=False),
+               team.click("cancel_batch", batch_id, user="U2", channel="CRANDOM", ephemeral=False)]
+    assert "not on the list of people who may" in refused[0]["text"]
+    assert "can't be used from this channel" in refused[1]["text"] and "<#CAPPROVE>" in refused[1]["text"]
+    assert batch_of(settings, batch_id).status == "awaiting_approval"
+
+    cancelled = team.click("cancel_batch", batch_id, user="U2", channel="CAPPROVE", ephemeral=False)
+    run_jobs()
+
+    assert "is cancelled" in cancelled["text"]
+    assert batch_of(settings, batch_id).status == "cancelled"
+    assert sent(twilio_api) == {ANNA: 0, BOB: 0, CAROL: 0}
+    [request] = posted_in(slack_api, "CAPPROVE")
+    assert button_values(request) == {}  # nothing left to approve
+
+
 def test_a_big_slack_batch_sends_nothing_until_a_second_allowed_person_approves_then_each_number_once(
         team, slack_api, twilio_api, settings, run_jobs):
     batch_id = int(button_values(team.command(BIG, user="U1"))["confirm_batch"])

@@ -122,8 +122,8 @@ def confirm(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     return say(f"Confirmed: batch #{batch_id} is on its way.{where}", follow=batch_id)
 
 
-@button("cancel_batch", access="send")
-@command("cancel", grammar=batch_number, access="send",
+@button("cancel_batch", access="stop")
+@command("cancel", grammar=batch_number, access="stop",
          help={"cancel <id>": "stop a batch (recipients not yet sent are skipped)"})
 def cancel(bot: Bot, caller: Caller, batch_id: int) -> Reply:
     with bot.session() as session:

@@ -20,12 +20,13 @@ from typing import Any, Literal
 
 from bot.context import Bot, Caller, Reply
 
-Access = Literal["send", "read", "approve", "open"]
+Access = Literal["send", "read", "approve", "stop", "open"]
 """`send`: sends or changes something; `read`: looks at batches, texts or the knowledge base, asks the AI;
-`approve`: lets someone else's big batch or reminder go (never a shared identity); `open`: anyone (help)."""
+`approve`: lets someone else's big batch or reminder go (never a shared identity); `stop`: cancels a
+batch (whoever may send, also from the approvals channel); `open`: anyone (help)."""
 AccessRule = Access | Callable[[Any], Access]
 """An access, or a function of what the grammar read (`remind list` reads, `remind add` sends)."""
-GATED: frozenset[str] = frozenset({"send", "read", "approve"})
+GATED: frozenset[str] = frozenset({"send", "read", "approve", "stop"})
 """Accesses checked with `multisms.permissions.refusal` (MULTISMS_ALLOWED_USERS / _CHANNELS, approvers)."""
 
 Handler = Callable[[Bot, Caller, Any], Reply]
