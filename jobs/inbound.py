@@ -1,8 +1,10 @@
-"""What happens after an SMS arrives (the webhook has stored it and answered Twilio).
+"""What happens after an SMS arrives (the webhook has checked it, honoured STOP/START and answered Twilio).
 
-`handle_inbound` posts it to the number's conversation thread in Slack (and a note in the
-thread of the batch the number recently received) and sends an automatic reply when the mode
-and the guardrails allow. A team member's reply in that thread is `jobs.replies.send_reply`
+`receive` stores it once per MessageSid; `handle_inbound` posts it to the number's conversation
+thread in Slack (and a note in the thread of the batch the number recently received) and sends
+an automatic reply when the mode and the guardrails allow. A post Slack refuses (an outage, a
+long rate limit) is handed to `post_to_slack`, a job RQ retries, so the text still reaches the
+team; each post is made once. A team member's reply in that thread is `jobs.replies.send_reply`
 (still importable from here for jobs queued before it moved).
 """
 
@@ -13,7 +15,9 @@ from datetime import timedelta
 
 from bot import blocks
 from bot.blocks import conversations as thread_blocks
-from bot.client import slack_client
+from slack_sdk.errors import SlackApiError
+
+from bot.client import post_once, slack_client
 from jobs.outbound import send_single
 from jobs.replies import send_reply
 from multisms import autoreply, conversations
@@ -21,12 +25,12 @@ from multisms.config import Settings, get_settings
 from multisms.db import session_scope
 from multisms.models import Message
 from multisms.numbers import mask
-from multisms.queues import ANSWER_INBOUND, enqueue, redis_connection
+from multisms.queues import ANSWER_INBOUND, POST_INBOUND, enqueue, redis_connection
 from multisms.storage import record_inbound, record_message
 
 log = logging.getLogger(__name__)
 
-__all__ = ["handle_inbound", "open_thread", "receive", "send_reply"]
+__all__ = ["handle_inbound", "open_thread", "post_to_slack", "receive", "send_reply"]
 
 KEYWORD_NOTES = {
     "opt_out": "opted out (STOP): no batch, reply or AI answer will reach this number",
@@ -56,21 +60,36 @@ def handle_inbound(message_id: int, keyword: str | None = None) -> dict:
     settings = get_settings()
     connection = redis_connection(settings)
     with session_scope(settings.database_url) as session:
-        message = session.get(Message, message_id)
-        number, body = message.from_number, message.body
+        number = session.get(Message, message_id).from_number
         conversation, batch = conversations.note_inbound(
             session, number, window=timedelta(hours=settings.conversation_window_hours))
         conversation_id = conversation.id
         batch_thread = (batch.slack_channel, batch.slack_ts, batch.id) if batch and batch.slack_ts else None
-    posted = _post_to_slack(settings, conversation_id, number, body, keyword, batch_thread)
+    try:
+        posted = _post_to_slack(settings, connection, message_id, conversation_id, keyword, batch_thread)
+    except (SlackApiError, OSError) as exc:  # the text is stored; the post is retried on its own
+        log.warning("Slack refused the post of inbound message %s (%s): retrying it in a job", message_id, exc)
+        enqueue(connection, POST_INBOUND, message_id, conversation_id, keyword, batch_thread)
+        posted = False
     replied = _auto_reply(settings, connection, conversation_id, number, keyword)
     return {"message_id": message_id, "posted": posted, "auto_reply": replied}
 
 
-def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: str, keyword: str | None,
+def post_to_slack(message_id: int, conversation_id: int, keyword: str | None = None,
+                  batch_thread: tuple[str, str, int] | None = None) -> dict:
+    """The Slack post of a stored text that Slack refused the first time (RQ retries this job)."""
+    settings = get_settings()
+    posted = _post_to_slack(settings, redis_connection(settings), message_id, conversation_id, keyword, batch_thread)
+    return {"message_id": message_id, "posted": posted}
+
+
+def _post_to_slack(settings: Settings, connection, message_id: int, conversation_id: int, keyword: str | None,
                    batch_thread: tuple[str, str, int] | None) -> bool:
     if not settings.slack_configured:
         return False
+    with session_scope(settings.database_url) as session:
+        message = session.get(Message, message_id)
+        number, body = message.from_number, message.body
     where = open_thread(settings, conversation_id, batch_thread)
     if where is None:
         return False
@@ -80,11 +99,13 @@ def _post_to_slack(settings: Settings, conversation_id: int, number: str, body: 
     lines = [blocks.section(f"*{mask(number)}:* {blocks.escape(body)}")]
     if keyword:
         lines.append(blocks.context(KEYWORD_NOTES[keyword]))
-    client.chat_postMessage(channel=channel, thread_ts=thread, text=text, blocks=lines)
+    post_once(client, connection, f"multisms:inbound-posted:{message_id}", channel=channel, thread_ts=thread,
+              text=text, blocks=lines)
     if batch_thread and (batch_thread[0], batch_thread[1]) != (channel, thread):
         note = f"↩️ {mask(number)} replied: {blocks.escape(body)[:500]}"
-        client.chat_postMessage(channel=batch_thread[0], thread_ts=batch_thread[1], text=note,
-                                blocks=[blocks.context(f"{note} — the conversation is in <#{channel}>")])
+        post_once(client, connection, f"multisms:inbound-noted:{message_id}", channel=batch_thread[0],
+                  thread_ts=batch_thread[1], text=note,
+                  blocks=[blocks.context(f"{note} — the conversation is in <#{channel}>")])
     return True
 
 

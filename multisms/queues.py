@@ -73,6 +73,8 @@ PROGRESS = JobKind("jobs.progress.batch_changed", "default", 120, SLACK_RETRIES)
 RECEIVE_INBOUND = JobKind("jobs.inbound.receive", "default", 120, (5, 30, 120, 600))
 """Until this job stores it, a text lives only in the job: with the database away it is tried again
 for ~13 minutes. Storing is once per MessageSid, so a try after the store skips the whole follow-up."""
+POST_INBOUND = JobKind("jobs.inbound.post_to_slack", "default", 60, SLACK_RETRIES)
+"""A stored text's Slack post, again, when Slack refused it inside `jobs.inbound.receive`."""
 SEND_REPLY = JobKind("jobs.replies.send_reply", "default", 60)
 SHOW_REPLY_STATUS = JobKind("jobs.replies.show_status", "default", 60, SLACK_RETRIES)
 ASK_APPROVAL = JobKind("jobs.approvals.ask", "default", 60, (10, 30, 60, 300, 900))

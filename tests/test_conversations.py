@@ -102,6 +102,21 @@ def test_a_repeated_webhook_posts_once(configure, slack_api, twilio_api, make_cl
     assert len(posts(slack_api, "CINBOX")) == 2  # the thread's root and the message, once
 
 
+def test_a_text_slack_refused_to_post_reaches_the_thread_later_once(configure, slack_api, twilio_api, make_client,
+                                                                    run_jobs):
+    settings = slack_on(configure, slack_api, SLACK_INBOX_CHANNEL="CINBOX", AUTO_REPLY_MODE="template",
+                        AUTO_REPLY_TEMPLATE="Thanks, we will get back to you.")
+    batch_id, batch_thread = batch_with_thread(settings, run_jobs, slack_api)
+    slack_api.server_error_next("chat.postMessage", 1, status=503)  # Slack is down when the text arrives
+    inbound(make_client(), twilio_api, "Is parking free?")
+    run_jobs()
+
+    thread = [m["text"] for m in slack_api.messages("CINBOX")]
+    assert len(thread) == 2 and "Conversation with" in thread[0] and "Is parking free?" in thread[1]
+    assert [n["thread_ts"] for n in slack_api.messages("CTEAM") if "replied" in n["text"]] == [batch_thread]
+    assert twilio_api.sent_to(NUMBER) == 2  # the batch, then the automatic reply, not held up by Slack
+
+
 def test_template_auto_reply_once_per_window_never_to_keywords_or_opted_out(configure, twilio_api, make_client,
                                                                            run_jobs, redis_conn):
     configure(AUTO_REPLY_MODE="template", AUTO_REPLY_TEMPLATE="We got it, thanks!")
