@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot import blocks
-from bot.blocks import conversations as thread_blocks
 from slack_sdk.errors import SlackApiError
 
+from bot import blocks
+from bot.blocks import conversations as thread_blocks
 from bot.client import post_once, slack_client
 from jobs.outbound import send_single
 from jobs.replies import send_reply
