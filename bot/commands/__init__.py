@@ -14,7 +14,7 @@ import html
 import re
 
 from bot.blocks import usage as usage_blocks
-from bot.commands.registry import BUTTONS, COMMANDS, GATED, Call, Handler, Usage, verbs
+from bot.commands.registry import BUTTONS, COMMANDS, GATED, Call, Handler, Usage, first_word, verbs
 from bot.context import Bot, Caller, Reply, refusal, say
 from multisms.errors import InvalidTransition, NotAllowed, NotFound
 
@@ -34,7 +34,6 @@ from bot.commands.send import SEND_EXAMPLE
 __all__ = ["Call", "Usage", "autoreply", "batches", "contacts", "from_slack", "help", "knowledge", "optouts", "parse",
            "press", "run", "scheduling", "send"]
 
-_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
 _SLACK_BARE_LINK = re.compile(r"<([^<>|]*)>")
 
@@ -42,8 +41,7 @@ _SLACK_BARE_LINK = re.compile(r"<([^<>|]*)>")
 def parse(text: str) -> Call | Usage:
     """Read one command. Never raises: anything that is not a command comes back as `Usage`."""
     text = (text or "").strip()
-    verb, rest = _WORD.match(text).groups() if text else ("", "")
-    verb, rest = verb.lower(), rest.strip()
+    verb, rest = first_word(text)
     found = COMMANDS.get(verb)
     if found is None:
         return _unknown(verb, text)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.blocks import contacts as contact_blocks
 from bot.blocks.primitives import plural
 from bot.commands.file_links import slack_file_id
-from bot.commands.registry import Usage, button, command
+from bot.commands.registry import Usage, button, command, first_word
 from bot.context import Bot, Caller, Reply, say
 from multisms import forget as forgetting
 from multisms import import_drafts
@@ -28,7 +28,6 @@ ACTIONS = ("import", "lists", "list", "remove")
 MEMBERS_SHOWN = 50
 IMPORT_EXAMPLE = "contacts import drivers https://yourteam.slack.com/files/U0123ABCD/F0123ABCD/drivers.csv"
 FORGET_EXAMPLE = "forget +48600123456"
-_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 _LIST_PREFIX = re.compile(r"^list:", re.IGNORECASE)
 _QUOTES = "\"'“”„"
 
@@ -43,8 +42,7 @@ class ContactsRequest:
 
 
 def read_contacts(verb: str, rest: str) -> ContactsRequest:
-    action, arg = _WORD.match(rest).groups() if rest else ("", "")
-    action, arg = action.lower(), arg.strip()
+    action, arg = first_word(rest)
     if action not in ACTIONS:
         raise Usage("Say what to do: `contacts import <list> <Slack file link>`, `contacts lists`, "
                     "`contacts list <name>` or `contacts remove <name>`.", IMPORT_EXAMPLE)

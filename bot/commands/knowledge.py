@@ -7,13 +7,12 @@ answers the person with an ephemeral message; in the terminal chat the handler w
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 
 from bot.blocks import knowledge as kb_blocks
 from bot.commands.file_links import slack_file_id
-from bot.commands.registry import Usage, button, command
+from bot.commands.registry import Usage, button, command, first_word
 from bot.context import Bot, Caller, Reply, say
 from multisms import autoreply, conversations, knowledge
 from multisms.batches import parse_id
@@ -27,7 +26,6 @@ NO_KEY = "The AI is off: set OPENAI_API_KEY to use `ask` and `kb search`. Everyt
 KB_ACTIONS = ("add", "list", "remove", "search", "gaps")
 KB_EXAMPLE = "kb add Parking is free for guests at the main entrance."
 
-_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,7 @@ class KbRequest:
 
 
 def read_kb(verb: str, rest: str) -> KbRequest:
-    action, arg = _WORD.match(rest).groups() if rest else ("", "")
-    action, arg = action.lower(), arg.strip()
+    action, arg = first_word(rest)
     if action not in KB_ACTIONS:
         raise Usage("Say what to do: `kb add <text or Slack file link>`, `kb list`, `kb remove <id>`, "
                     "`kb search <words>` or `kb gaps`.", KB_EXAMPLE)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.blocks.optouts import optout_list
-from bot.commands.registry import Usage, command
+from bot.commands.registry import Usage, command, first_word
 from bot.context import Bot, Caller, Reply, say
 from multisms import optouts
 from multisms.numbers import parse_number
 
 ACTIONS = ("add", "remove", "list")
 PAGE = 100
-_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -25,8 +23,7 @@ class OptOut:
 
 
 def read_optout(verb: str, rest: str) -> OptOut:
-    action, number = _WORD.match(rest).groups() if rest else ("", "")
-    action, number = action.lower(), number.strip()
+    action, number = first_word(rest)
     if action not in ACTIONS:
         raise Usage("Say what to do: `optout add <number>`, `optout remove <number>` or `optout list`.",
                     "optout add +48600123456")

@@ -14,6 +14,7 @@ Who may use each is `multisms.permissions`' one rule, applied by `run` and `pres
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,6 +90,16 @@ BUTTONS: dict[str, Button] = {}
 """Slack `action_id` → its button."""
 HELP_LINES: list[tuple[str, str]] = []
 """(usage, what it does) in the order modules were imported; `help` shows them all."""
+
+
+_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
+
+
+def first_word(text: str) -> tuple[str, str]:
+    """`"Add  +48 600…"` → `("add", "+48 600…")`: a verb or action in lower case, and what follows it."""
+    text = (text or "").strip()
+    word, rest = _WORD.match(text).groups() if text else ("", "")
+    return word.lower(), rest.strip()
 
 
 def no_arguments(verb: str, rest: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.blocks.primitives import escape, notice, plural
 from bot.blocks.scheduling import APPROVE_REMINDER, reminder_list, scheduled_list, slack_time
-from bot.commands.registry import Access, Usage, button, command, help_line
+from bot.commands.registry import Access, Usage, button, command, first_word, help_line
 from bot.context import Bot, Caller, Reply, say
 from multisms import approvals, digest_items, digests, reminders, scheduling
 from multisms.batches import parse_id
@@ -32,7 +32,6 @@ DIGEST_EXAMPLE = "digest add every friday at 16:00 | list:team | feed:https://ne
 RESCHEDULE_EXAMPLE = "reschedule 12 at 2026-12-01 09:00"
 
 _ID_AND_REST = re.compile(r"^(#?\d+)(?:\s+(.*))?$", re.DOTALL)
-_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 help_line("send <numbers> | <message> at 2026-12-01 09:00",
           "send later (your Slack time zone); or end the message with `in 2h` or `in 30m`")
@@ -77,8 +76,7 @@ def read_move(verb: str, rest: str) -> Move:
 
 def read_recurring(verb: str, rest: str) -> Recurring:
     example = DIGEST_EXAMPLE if verb == "digest" else REMIND_EXAMPLE
-    action, tail = _WORD.match(rest).groups() if rest else ("", "")
-    action, tail = action.lower(), tail.strip()
+    action, tail = first_word(rest)
     if action not in RECURRING_ACTIONS:
         raise Usage(f"Say what to do: `{verb} add`, `{verb} list`, or `{verb} pause|resume|delete|approve <id>`.",
                     example)
