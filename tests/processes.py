@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
+from bench.common import kill_tree as bench_kill_tree
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,21 +22,10 @@ def start_worker(name: str, log_dir: Path, **env) -> subprocess.Popen:
 
 
 def kill_tree(process: subprocess.Popen) -> int:
-    """SIGKILL a process and every descendant (RQ's work-horse calls setsid(), so a process-group
-    kill would miss it). Returns how many processes died."""
-    try:
-        root = psutil.Process(process.pid)
-        tree = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for member in tree:
-        try:
-            member.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(tree, timeout=10)
+    """SIGKILL a process and every descendant (`bench.common.kill_tree`), then reap it."""
+    killed = bench_kill_tree(process.pid)
     process.wait(timeout=10)
-    return len(tree)
+    return killed
 
 
 def wait_until(condition, timeout: float, step: float = 0.05) -> bool:
